@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Everything installs into .venv.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app procurement
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test test-sqlite test-postgres system-packages translations db demo bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP) system-packages translations
+
+system-packages:
+	@scripts/ensure_system_packages.sh
+
+translations: $(STAMP)
+	@$(VENV)/bin/pybabel compile -q -d procurement/translations
+
+db: install
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) demo
+
+run: demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(PY) -m pytest
+	@PY=$(PY) scripts/postgres_tests.sh
+
+test-sqlite: install
+	$(PY) -m pytest
+
+test-postgres: install
+	@PY=$(PY) scripts/postgres_tests.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info

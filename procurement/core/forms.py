@@ -1,0 +1,80 @@
+"""Form pieces shared by every domain: Chinese messages, trimmed text, safe integers."""
+import unicodedata
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+
+def strip_text(value):
+    """Trim and fold full-width characters (ＡＢＣ１２３ → ABC123) in free-text fields."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFKC", value).strip()
+    return value
+
+
+def required(label: str):
+    return DataRequired(message=f"请填写{label}。")
+
+
+def max_length(n: int):
+    return Length(max=n, message=f"不能超过 {n} 个字符。")
+
+
+def optional():
+    return Optional()
+
+
+class TextField(StringField):
+    """A StringField that trims and folds full-width characters."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("filters", [strip_text])
+        super().__init__(*args, **kwargs)
+
+
+class CountField(IntegerField):
+    """A non-negative whole number; full-width digits accepted, anything else refused clearly."""
+
+    def __init__(self, label=None, validators=None, minimum=0, maximum=10_000_000, **kwargs):
+        validators = list(validators or [InputRequired(message=f"请填写{label}。")])
+        validators.append(NumberRange(min=minimum, max=maximum,
+                                      message=f"应为 {minimum} 到 {maximum} 之间的整数。"))
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = unicodedata.normalize("NFKC", valuelist[0]).strip().replace(",", "")
+        if text == "":
+            self.data = None
+            return
+        if not text.isdigit() or len(text) > 12:
+            self.data = None
+            raise ValueError("请填写整数（不能有小数、负号或文字）。")
+        self.data = int(text)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class SearchForm(FlaskForm):
+    """GET filter forms carry no CSRF token: they change nothing."""
+
+    class Meta:
+        csrf = False
+
+    q = TextField("关键词", validators=[optional(), max_length(60)])
+
+
+def show_domain_error(form, exc, default_field: str | None = None) -> None:
+    """Put a service's DomainError on the field it names, else flash it above the form."""
+    from flask import flash
+
+    field = form._fields.get(exc.field or "") or form._fields.get(default_field or "")
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "danger")

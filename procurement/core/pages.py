@@ -1,0 +1,24 @@
+"""Helpers for thin views: pagination and safe redirects."""
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+from procurement.extensions import db
+
+
+def paginate(query, per_page: int | None = None):
+    """Paginate a select; a nonsense page number gives the first page, not an error."""
+    page = request.args.get("page", 1, type=int) or 1
+    return db.paginate(query, page=max(page, 1), per_page=per_page or current_app.config["PER_PAGE"],
+                       error_out=False, max_per_page=100)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths: never redirect a user to another site after login."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return default
+    return target

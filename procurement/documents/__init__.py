@@ -1,0 +1,1 @@
+"""Printable and downloadable documents: PDF (WeasyPrint) and Excel (openpyxl)."""

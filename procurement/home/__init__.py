@@ -1,0 +1,1 @@
+"""The role-aware home page: what each user has to do next."""

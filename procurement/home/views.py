@@ -1,0 +1,42 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from procurement.accounts.roles import ROLE_DUTIES
+from procurement.core.pages import safe_next
+from procurement.core.permissions import authenticated, public
+from procurement.home import providers  # noqa: F401  (registers the foundation's to-dos)
+from procurement.home.todos import todos_for
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@authenticated
+def index():
+    roles = sorted(current_user.roles)
+    return render_template("home/index.html", todos=todos_for(current_user), roles=roles,
+                           duties=ROLE_DUTIES)
+
+
+@bp.route("/lang/<code>")
+@public
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(request.referrer and _path_of(request.referrer), url_for("home.index")))
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """A bare endpoint for load balancers and the benchmarks' baseline."""
+    return jsonify(status="ok")
