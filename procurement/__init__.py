@@ -2,17 +2,19 @@
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_login import current_user
 
 import config as config_module
-from procurement.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from procurement.extensions import babel, configure_sqlite, bootstrap, csrf, db, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
 
-def create_app(config: str | type | None = None) -> Flask:
+def create_app(config: str | type | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app. `overrides` lets tests point at their own database before the
+    extensions read the configuration."""
     if config is None or isinstance(config, str):
         config = config_module.CONFIGS[config or os.environ.get("PROCUREMENT_CONFIG", "development")]
     config.check()
@@ -23,6 +25,7 @@ def create_app(config: str | type | None = None) -> Flask:
         static_folder=str(PACKAGE_DIR / "static"),
     )
     app.config.from_object(config)
+    app.config.update(overrides or {})
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -41,7 +44,7 @@ def create_app(config: str | type | None = None) -> Flask:
 
 
 def _select_locale() -> str:
-    lang = session.get("lang")
+    lang = session.get("lang") if has_request_context() else None
     if lang in current_app.config["LANGUAGES"]:
         return lang
     return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -49,6 +52,8 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True,
                  render_as_batch=True)
     csrf.init_app(app)

@@ -48,10 +48,18 @@ def write_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> 
         return buffer.read()
 
 
+def disposition(filename: str, inline: bool = False) -> str:
+    """A Content-Disposition that carries a Chinese file name to every browser: an ASCII
+    fallback for old clients and the RFC 5987 UTF-8 form for the rest. `inline` lets the
+    browser show the file (a PDF to print) instead of saving it."""
+    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "export"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
 def attachment(filename: str) -> str:
-    """A Content-Disposition that carries a Chinese file name to every browser."""
-    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    """A Content-Disposition that makes the browser save the file under `filename`."""
+    return disposition(filename)
 
 
 def xlsx_response(title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> Response:

@@ -1,0 +1,173 @@
+"""Shared fixtures: one migrated database per run (SQLite, or a fresh PostgreSQL database
+when TEST_DATABASE_URL is set), each test inside a transaction that is rolled back."""
+import contextvars
+import os
+import uuid
+from itertools import count
+
+import pytest
+import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from config import TestConfig, database_url
+from procurement import create_app
+from procurement.accounts.roles import ROLE_ORG_KINDS, Role
+from procurement.extensions import db as _db
+from procurement.extensions import limiter
+
+PASSWORD = "Test-password-2016"
+
+
+def _postgres_database():
+    """Create a uniquely named database on the TEST_DATABASE_URL server; return its URL
+    and a function that drops it."""
+    server_url = make_url(database_url(os.environ["TEST_DATABASE_URL"]))
+    name = f"procurement_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return server_url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url_for_run(tmp_path_factory):
+    if os.environ.get("TEST_DATABASE_URL"):
+        url, drop = _postgres_database()
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url_for_run, tmp_path_factory):
+    app = create_app(TestConfig, overrides={
+        "SQLALCHEMY_DATABASE_URI": database_url_for_run,
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+    })
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade()  # the schema comes from the migrations, as in production
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own application context, as in production: fresh `g`
+    (so no cached login leaks between requests), its own database session, teardown run.
+    Afterwards the test's own session is expired so it reads what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """Every test runs in a transaction rolled back at the end; commits inside the code
+    under test become savepoints."""
+    context = app.app_context()
+    context.push()
+    connection = _db.engine.connect()
+    transaction = connection.begin()
+    # One session per application context, like Flask-SQLAlchemy's own, all on this
+    # connection and inside this transaction.
+    session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=_app_ctx_id,
+    )
+    original, _db.session = _db.session, session
+    limiter.reset()
+    try:
+        yield _db
+    finally:
+        session.remove()
+        _db.session = original
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+        context.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Factory:
+    """Builds organisations and users through the real services, so tests also exercise
+    their rules and audit entries."""
+
+    def __init__(self):
+        self._n = count(1)
+
+    def org(self, kind, name=None, **fields):
+        from procurement.orgs.models import OrgKind
+        from procurement.orgs.services import create_community, create_organisation
+
+        kind = OrgKind(kind)
+        n = next(self._n)
+        if kind is OrgKind.RESIDENTS_COMMITTEE:
+            return self.community(name=name).committee
+        return create_organisation(None, kind=kind, name=name or f"{kind.label}{n}", **fields)
+
+    def community(self, street_office=None, name=None, grids=5, households=100):
+        from procurement.orgs.models import OrgKind
+        from procurement.orgs.services import create_community
+
+        street_office = street_office or self.org(OrgKind.STREET_OFFICE)
+        return create_community(None, street_office=street_office,
+                                name=name or f"测试{next(self._n)}社区", households=households,
+                                population=households * 3, grid_count=grids)
+
+    def user(self, *roles, org=None, username=None, password=PASSWORD, must_change=False):
+        from procurement.accounts.services import create_user
+
+        roles = roles or (Role.TENDER_OFFICER,)
+        if org is None:
+            kind = sorted(ROLE_ORG_KINDS[Role(roles[0])])[0]
+            org = self.org(kind)
+        user, _ = create_user(None, username=username or f"user{next(self._n)}",
+                              name=f"测试用户{next(self._n)}", org=org, roles=roles,
+                              password=password, must_change_password=must_change)
+        _db.session.flush()
+        return user
+
+
+@pytest.fixture
+def factory(db):
+    return Factory()
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the test client in through the real login form."""
+    def do_login(user, password=PASSWORD):
+        response = client.post("/login", data={"username": user.username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do_login
+
+
+@pytest.fixture
+def login_as(factory, login):
+    """login_as(role, org=None): a new user with that role, signed in."""
+    def do_login_as(role, org=None):
+        return login(factory.user(role, org=org))
+
+    return do_login_as
