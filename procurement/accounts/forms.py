@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SubmitField
+from wtforms import BooleanField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from procurement.accounts.roles import Role
-from procurement.core.forms import MultiCheckboxField, SearchForm, TextField, max_length, required
+from procurement.core.forms import SelectField, MultiCheckboxField, SearchForm, TextField, max_length, required
 
 
 class LoginForm(FlaskForm):

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField
+from wtforms import DateField
 from wtforms.validators import Optional
 
-from procurement.core.forms import SearchForm, TextField, max_length
+from procurement.core.forms import SelectField, SearchForm, TextField, max_length
 
 OBJECT_TYPES = [("", _l("全部对象")), ("users", _l("用户")), ("organisations", _l("组织")),
                 ("communities", _l("社区")), ("grids", _l("网格"))]

@@ -2,8 +2,42 @@
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+import wtforms
+from wtforms import IntegerField, StringField, widgets
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+INVALID_CHOICE = "选项无效，请从列表中选择。"
+
+
+class _ChineseChoiceErrors:
+    """WTForms' own choice errors are English (and echo the posted value)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(INVALID_CHOICE) from None
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(INVALID_CHOICE) from None
+
+
+class SelectField(_ChineseChoiceErrors, wtforms.SelectField):
+    pass
+
+
+class SelectMultipleField(_ChineseChoiceErrors, wtforms.SelectMultipleField):
+    pass
 
 
 def strip_text(value):

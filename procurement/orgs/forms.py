@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField
+from wtforms import SubmitField
 from wtforms.validators import DataRequired, Optional
 
-from procurement.core.forms import CountField, SearchForm, TextField, max_length, required
+from procurement.core.forms import SelectField, CountField, SearchForm, TextField, max_length, required
 from procurement.orgs.models import ORG_KIND_LABELS, OrgKind
 
 CREATABLE_KINDS = [k for k in OrgKind if k is not OrgKind.RESIDENTS_COMMITTEE]

@@ -1,4 +1,6 @@
 """Organisation administration: street offices and communities, universities, agencies."""
+from collections import defaultdict
+
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,11 +10,13 @@ from sqlalchemy.orm import selectinload
 from procurement.accounts.forms import ConfirmForm
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
+from procurement.core.calendar import local_today
 from procurement.core.errors import DomainError
 from procurement.core.forms import show_domain_error
 from procurement.core.pages import paginate
 from procurement.core.permissions import allow
 from procurement.documents.excel import xlsx_response
+from procurement.documents.pdf import pdf_response
 from procurement.extensions import db
 from procurement.orgs import services
 from procurement.orgs.forms import CommunityForm, OrganisationFilterForm, OrganisationForm
@@ -64,6 +68,33 @@ def export():
              "启用" if o.active else "停用"] for o in db.session.execute(query).scalars())
     return xlsx_response("组织机构名录", ["名称", "类型", "简称", "统一社会信用代码", "所在地",
                                         "地址", "联系人", "联系电话", "状态"], rows)
+
+
+def directory_context() -> dict:
+    """Every organisation for the printed directory, communities (with their committees
+    and grids) grouped under their street office: three queries, whatever the size."""
+    orgs_by_kind = defaultdict(list)
+    for org in db.session.execute(
+        sa.select(Organisation).where(Organisation.kind != OrgKind.RESIDENTS_COMMITTEE)
+        .order_by(Organisation.name)
+    ).scalars():
+        orgs_by_kind[org.kind].append(org)
+    communities_by_office = defaultdict(list)
+    for community in db.session.execute(
+        sa.select(Community).order_by(Community.name)
+        .options(selectinload(Community.committee), selectinload(Community.grids))
+    ).scalars():
+        communities_by_office[community.street_office_id].append(community)
+    org_count = sum(map(len, orgs_by_kind.values())) + sum(map(len, communities_by_office.values()))
+    return {"orgs_by_kind": orgs_by_kind, "communities_by_office": communities_by_office,
+            "org_count": org_count}
+
+
+@bp.route("/directory.pdf")
+@allow(Role.ADMIN, read_only=[Role.AUDITOR])
+def directory_pdf():
+    return pdf_response("pdf/org_directory.html", f"组织机构名录_{local_today():%Y%m%d}.pdf",
+                        **directory_context())
 
 
 @bp.route("/new", methods=["GET", "POST"])
