@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
-from flask import g, request_started
 
 from procurement import PACKAGE_DIR, PROJECT_DIR
 from procurement.accounts.roles import Role
@@ -29,7 +28,7 @@ UPDATE_HINT = (
     "  .venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext "
     "-o procurement/translations/messages.pot .\n"
     "  .venv/bin/pybabel update -i procurement/translations/messages.pot "
-    "-d procurement/translations\n"
+    "-d procurement/translations --no-fuzzy-matching\n"
     "then translate the new entries in procurement/translations/en/LC_MESSAGES/messages.po "
     "and run `make translations`."
 )
@@ -53,24 +52,10 @@ def compiled_catalog(app):
     """Build the .mo if `make translations` has not (or the .po changed since), and drop
     any translations Flask-Babel cached before it existed."""
     if not EN_MO.exists() or EN_MO.stat().st_mtime < EN_PO.stat().st_mtime:
-        pybabel("compile", "-q", "-d", str(TRANSLATIONS))
+        pybabel("-q", "compile", "-d", str(TRANSLATIONS))
     with app.app_context():
         babel.domain_instance.cache.clear()
     yield
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """conftest keeps one app context pushed for the whole run, and Flask reuses it for
-    every test-client request, so `g` outlives requests. Flask-Babel caches the locale in
-    `g` (and Flask-Login the user), which would freeze the language at whatever the first
-    request of the run chose. Start each request with an empty `g`, as in production."""
-    def clear_g(sender, **extra):
-        vars(g._get_current_object()).clear()
-
-    request_started.connect(clear_g, app, weak=False)
-    yield
-    request_started.disconnect(clear_g, app)
 
 
 # --- switching language ---------------------------------------------------------------

@@ -32,7 +32,10 @@ def login():
         if result.user is None:
             flash(result.refused, "danger")
         else:
-            session.clear()  # a fresh session id on login (no fixation)
+            lang = session.get("lang")
+            session.clear()  # nothing from before the login carries over (no fixation)...
+            if lang:
+                session["lang"] = lang  # ...except the language the user chose
             session.permanent = True
             login_user(result.user)
             if result.user.must_change_password:
