@@ -22,7 +22,7 @@ system-packages:
 	@scripts/ensure_system_packages.sh
 
 translations: $(STAMP)
-	@$(VENV)/bin/pybabel compile -q -d procurement/translations
+	@$(VENV)/bin/pybabel compile -d procurement/translations >/dev/null
 
 db: install
 	$(FLASK) db upgrade

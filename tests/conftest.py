@@ -117,7 +117,7 @@ class Factory:
 
     def org(self, kind, name=None, **fields):
         from procurement.orgs.models import OrgKind
-        from procurement.orgs.services import create_community, create_organisation
+        from procurement.orgs.services import create_organisation
 
         kind = OrgKind(kind)
         n = next(self._n)

@@ -2,7 +2,6 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from procurement.extensions import db
 
 
 def test_migrations_match_the_models(db):

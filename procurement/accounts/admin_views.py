@@ -1,6 +1,6 @@
 """User administration: list, create, edit, deactivate, reset password."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -11,8 +11,7 @@ from procurement.accounts.models import User, UserRole
 from procurement.accounts.roles import Role
 from procurement.core.calendar import now_utc
 from procurement.core.errors import DomainError
-from procurement.core.forms import show_domain_error
-from procurement.core.pages import paginate
+from procurement.core.pages import paginate, perform
 from procurement.core.permissions import allow
 from procurement.documents.excel import xlsx_response
 from procurement.extensions import db
@@ -73,23 +72,24 @@ def export():
 def create():
     form = UserForm(org_choices=_org_choices())
     if form.validate_on_submit():
-        org = db.session.get(Organisation, form.org_id.data)
-        try:
-            if org is None:
-                raise DomainError("请选择所属组织。", field="org_id")
-            user, password = services.create_user(
-                current_user, username=form.username.data, name=form.name.data, org=org,
-                roles=form.roles.data, title=form.title.data, phone=form.phone.data,
-                email=form.email.data)
-        except DomainError as exc:
-            db.session.rollback()
-            show_domain_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("已创建账号 %(username)s，初始密码：%(password)s（只显示这一次，请当面或电话告知本人，首次登录须修改）",
-                    username=user.username, password=password), "success")
-            return redirect(url_for("users.show", user_id=user.id))
+        created = perform(
+            lambda: services.create_user(
+                current_user, username=form.username.data, name=form.name.data,
+                org=_chosen_org(form), roles=form.roles.data, title=form.title.data,
+                phone=form.phone.data, email=form.email.data),
+            lambda result: _("已创建账号 %(username)s，初始密码：%(password)s（只显示这一次，请当面或电话告知本人，首次登录须修改）",
+                             username=result[0].username, password=result[1]),
+            form)
+        if created:
+            return redirect(url_for("users.show", user_id=created[0].id))
     return render_template("accounts/user_form.html", form=form, user=None)
+
+
+def _chosen_org(form) -> Organisation:
+    org = db.session.get(Organisation, form.org_id.data)
+    if org is None:
+        raise DomainError("请选择所属组织。", field="org_id")
+    return org
 
 
 def _get_user(user_id: int) -> User:
@@ -112,36 +112,20 @@ def edit(user_id: int):
     if request.method == "GET":
         form.roles.data = [str(r) for r in user.roles]
     form.username.data = user.username  # the login name never changes
-    if form.validate_on_submit():
-        org = db.session.get(Organisation, form.org_id.data)
-        try:
-            if org is None:
-                raise DomainError("请选择所属组织。", field="org_id")
-            services.update_user(current_user, user, name=form.name.data, org=org,
-                                 roles=form.roles.data, title=form.title.data,
-                                 phone=form.phone.data, email=form.email.data)
-        except DomainError as exc:
-            db.session.rollback()
-            show_domain_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
-            return redirect(url_for("users.show", user_id=user.id))
+    if form.validate_on_submit() and perform(
+            lambda: services.update_user(current_user, user, name=form.name.data,
+                                         org=_chosen_org(form), roles=form.roles.data,
+                                         title=form.title.data, phone=form.phone.data,
+                                         email=form.email.data),
+            _("已保存。"), form):
+        return redirect(url_for("users.show", user_id=user.id))
     return render_template("accounts/user_form.html", form=form, user=user)
 
 
-def _post_action(user_id: int, action, done: str):
+def _post_action(user_id: int, action, done):
     user = _get_user(user_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            result = action(user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(done.format(user=user, result=result), "success")
+    if ConfirmForm().validate_on_submit():
+        perform(lambda: action(user), done)
     return redirect(url_for("users.show", user_id=user.id))
 
 
@@ -149,19 +133,19 @@ def _post_action(user_id: int, action, done: str):
 @allow(Role.ADMIN)
 def deactivate(user_id: int):
     return _post_action(user_id, lambda u: services.set_user_active(current_user, u, False),
-                        _("已停用账号 {user.username}，该用户已被强制退出。"))
+                        lambda u: _("已停用账号 %(username)s，该用户已被强制退出。", username=u.username))
 
 
 @bp.route("/<int:user_id>/activate", methods=["POST"])
 @allow(Role.ADMIN)
 def activate(user_id: int):
     return _post_action(user_id, lambda u: services.set_user_active(current_user, u, True),
-                        _("已启用账号 {user.username}。"))
+                        lambda u: _("已启用账号 %(username)s。", username=u.username))
 
 
 @bp.route("/<int:user_id>/reset-password", methods=["POST"])
 @allow(Role.ADMIN)
 def reset_password(user_id: int):
     return _post_action(user_id, lambda u: services.reset_password(current_user, u),
-                        _("已重置 {user.username} 的密码并解除锁定。临时密码：{result}"
-                          "（只显示这一次，首次登录须修改）"))
+                        lambda password: _("已重置密码并解除锁定。临时密码：%(password)s"
+                                           "（只显示这一次，首次登录须修改）", password=password))

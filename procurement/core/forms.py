@@ -1,6 +1,7 @@
 """Form pieces shared by every domain: Chinese messages, trimmed text, safe integers."""
 import unicodedata
 
+from flask import flash
 from flask_wtf import FlaskForm
 import wtforms
 from wtforms import IntegerField, StringField, widgets
@@ -105,8 +106,6 @@ class SearchForm(FlaskForm):
 
 def show_domain_error(form, exc, default_field: str | None = None) -> None:
     """Put a service's DomainError on the field it names, else flash it above the form."""
-    from flask import flash
-
     field = form._fields.get(exc.field or "") or form._fields.get(default_field or "")
     if field is not None:
         field.errors = [*field.errors, exc.message]

@@ -1,8 +1,10 @@
 """Helpers for thin views: pagination and safe redirects."""
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, flash, request
 
+from procurement.core.errors import DomainError
+from procurement.core.forms import show_domain_error
 from procurement.extensions import db
 
 
@@ -22,3 +24,25 @@ def safe_next(target: str | None, default: str) -> str:
             or "\\" in target:
         return default
     return target
+
+
+
+def perform(operation, done, form=None):
+    """Run one service call as the request's single unit of work.
+
+    On success commit and flash `done` (a string, or a function of the result); on a
+    DomainError roll back and show the message on the form's field (or flash it without a
+    form). Returns the service's result, or None when it was refused.
+    """
+    try:
+        result = operation()
+    except DomainError as exc:
+        db.session.rollback()
+        if form is not None:
+            show_domain_error(form, exc)
+        else:
+            flash(exc.message, "danger")
+        return None
+    db.session.commit()
+    flash(done(result) if callable(done) else done, "success")
+    return result

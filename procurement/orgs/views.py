@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -12,8 +12,7 @@ from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.core.calendar import local_today
 from procurement.core.errors import DomainError
-from procurement.core.forms import show_domain_error
-from procurement.core.pages import paginate
+from procurement.core.pages import paginate, perform
 from procurement.core.permissions import allow
 from procurement.documents.excel import xlsx_response
 from procurement.documents.pdf import pdf_response
@@ -102,16 +101,11 @@ def directory_pdf():
 def create():
     form = OrganisationForm()
     if form.validate_on_submit():
-        try:
-            org = services.create_organisation(
-                current_user, kind=OrgKind(form.kind.data),
-                **{f: form[f].data for f in ORG_FORM_FIELDS})
-        except DomainError as exc:
-            db.session.rollback()
-            show_domain_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("已创建组织“%(name)s”。", name=org.name), "success")
+        org = perform(lambda: services.create_organisation(
+                          current_user, kind=OrgKind(form.kind.data),
+                          **{f: form[f].data for f in ORG_FORM_FIELDS}),
+                      lambda org: _("已创建组织“%(name)s”。", name=org.name), form)
+        if org:
             return redirect(url_for("orgs.show", org_id=org.id))
     return render_template("orgs/org_form.html", form=form, org=None)
 
@@ -141,31 +135,19 @@ def edit(org_id: int):
     form = OrganisationForm(obj=org)
     form.kind.choices = [(org.kind.value, org.kind.label)]  # the kind of a body never changes
     form.kind.data = org.kind.value
-    if form.validate_on_submit():
-        try:
-            services.update_organisation(current_user, org,
-                                         **{f: form[f].data for f in ORG_FORM_FIELDS})
-        except DomainError as exc:
-            db.session.rollback()
-            show_domain_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
-            return redirect(url_for("orgs.show", org_id=org.id))
+    if form.validate_on_submit() and perform(
+            lambda: services.update_organisation(current_user, org,
+                                                 **{f: form[f].data for f in ORG_FORM_FIELDS}),
+            _("已保存。"), form):
+        return redirect(url_for("orgs.show", org_id=org.id))
     return render_template("orgs/org_form.html", form=form, org=org)
 
 
 def _set_active(org_id: int, active: bool):
     org = db.get_or_404(Organisation, org_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            services.set_organisation_active(current_user, org, active)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已启用。") if active else _("已停用，该组织的用户不能再登录。"), "success")
+        perform(lambda: services.set_organisation_active(current_user, org, active),
+                _("已启用。") if active else _("已停用，该组织的用户不能再登录。"))
     return redirect(url_for("orgs.show", org_id=org.id))
 
 
@@ -190,6 +172,13 @@ def _street_office_choices():
     return [(r.id, r.name) for r in rows]
 
 
+def _chosen_street_office(form) -> Organisation:
+    street_office = db.session.get(Organisation, form.street_office_id.data)
+    if street_office is None:
+        raise DomainError("请选择街道办事处。", field="street_office_id")
+    return street_office
+
+
 @bp.route("/communities/new", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def create_community():
@@ -197,22 +186,15 @@ def create_community():
     if request.method == "GET" and request.args.get("street_office_id", type=int):
         form.street_office_id.data = request.args.get("street_office_id", type=int)
     if form.validate_on_submit():
-        street_office = db.session.get(Organisation, form.street_office_id.data)
-        try:
-            if street_office is None:
-                raise DomainError("请选择街道办事处。", field="street_office_id")
-            community = services.create_community(
-                current_user, street_office=street_office, name=form.name.data,
+        community = perform(
+            lambda: services.create_community(
+                current_user, street_office=_chosen_street_office(form), name=form.name.data,
                 households=form.households.data, population=form.population.data,
-                grid_count=form.grid_count.data)
-        except DomainError as exc:
-            db.session.rollback()
-            show_domain_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("已创建%(name)s及其居委会和 %(n)s 个网格。", name=community.name,
-                    n=len(community.grids)), "success")
-            return redirect(url_for("orgs.show", org_id=street_office.id))
+                grid_count=form.grid_count.data),
+            lambda c: _("已创建%(name)s及其居委会和 %(n)s 个网格。", name=c.name, n=len(c.grids)),
+            form)
+        if community:
+            return redirect(url_for("orgs.show", org_id=community.street_office_id))
     return render_template("orgs/community_form.html", form=form, community=None)
 
 
@@ -223,18 +205,12 @@ def edit_community(community_id: int):
     form = CommunityForm(obj=community, street_offices=[(community.street_office_id,
                                                          community.street_office.name)])
     del form.grid_count  # grids are added one by one on the street office page
-    if form.validate_on_submit():
-        try:
-            services.update_community(current_user, community, name=form.name.data,
-                                      households=form.households.data,
-                                      population=form.population.data)
-        except DomainError as exc:
-            db.session.rollback()
-            show_domain_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
-            return redirect(url_for("orgs.show", org_id=community.street_office_id))
+    if form.validate_on_submit() and perform(
+            lambda: services.update_community(current_user, community, name=form.name.data,
+                                              households=form.households.data,
+                                              population=form.population.data),
+            _("已保存。"), form):
+        return redirect(url_for("orgs.show", org_id=community.street_office_id))
     return render_template("orgs/community_form.html", form=form, community=community)
 
 
@@ -243,12 +219,6 @@ def edit_community(community_id: int):
 def add_grid(community_id: int):
     community = db.get_or_404(Community, community_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            grid = services.add_grid(current_user, community)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已为%(c)s增加%(g)s。", c=community.name, g=grid.name), "success")
+        perform(lambda: services.add_grid(current_user, community),
+                lambda grid: _("已为%(c)s增加%(g)s。", c=community.name, g=grid.name))
     return redirect(url_for("orgs.show", org_id=community.street_office_id))

@@ -120,7 +120,7 @@ def test_password_policy_is_enforced_with_a_clear_message(client, factory, login
 
 
 def test_password_may_not_contain_the_username(client, factory, login):
-    user = login(factory.user(Role.TENDER_OFFICER, username="chenxm"))
+    login(factory.user(Role.TENDER_OFFICER, username="chenxm"))
     new = "chenxm-2026-ok"
     response = client.post("/account/password", data={
         "current_password": PASSWORD, "new_password": new, "confirm": new})
