@@ -150,3 +150,31 @@ def test_org_list_filters_by_kind_and_searches(client, admin, factory):
     assert "鹭岛" in text and "厦门大学公共事务学院" not in text
     text = client.get("/admin/orgs/", query_string={"kind": "bogus"}).get_data(as_text=True)
     assert "选项无效" in text
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"name": ""}, "请填写名称"),
+    ({"name": "   "}, "请填写名称"),
+    ({"kind": "martian"}, "选项无效"),
+    ({"credit_code": "91440300708461136X"}, "校验位不正确"),
+    ({"credit_code": "ABC"}, "18 位"),
+    ({"contact_phone": "1" * 31}, "不能超过 30 个字符"),
+])
+def test_bad_organisation_input_is_refused_and_nothing_is_written(client, admin, db, overrides, message):
+    data = {"kind": "agency", "name": "某社工机构", "credit_code": "", **overrides}
+    before = _counts(db)
+    response = client.post("/admin/orgs/new", data=data)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert _counts(db) == before
+
+
+def test_editing_with_bad_input_changes_nothing(client, admin, factory, db):
+    agency = factory.org("agency", name="原名机构")
+    before = _counts(db)
+    response = client.post(f"/admin/orgs/{agency.id}/edit", data={"kind": "agency", "name": "",
+                                                                  "region": "厦门"})
+    assert "请填写名称" in response.get_data(as_text=True)
+    db.session.refresh(agency)
+    assert agency.name == "原名机构" and agency.region is None
+    assert _counts(db) == before
