@@ -3,24 +3,25 @@ the same access rules the request hook enforces (no permission logic in template
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 
 from procurement.core.permissions import is_allowed
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: object  # a lazy string, translated when rendered
     endpoint: str
 
 
 # (section, entries). Later domains add their sections here.
-MENU: list[tuple[str, list[NavItem]]] = [
-    ("系统管理", [NavItem("组织机构", "orgs.index"), NavItem("用户账号", "users.index")]),
-    ("审计", [NavItem("审计日志", "audit.index"), NavItem("核验审计链", "audit.verify")]),
+MENU: list[tuple[object, list[NavItem]]] = [
+    (_l("系统管理"), [NavItem(_l("组织机构"), "orgs.index"), NavItem(_l("用户账号"), "users.index")]),
+    (_l("审计"), [NavItem(_l("审计日志"), "audit.index"), NavItem(_l("核验审计链"), "audit.verify")]),
 ]
 
 
-def navigation(user) -> list[tuple[str, list[tuple[str, str]]]]:
+def navigation(user) -> list[tuple[object, list[tuple[object, str]]]]:
     sections = []
     for section, items in MENU:
         links = [(item.label, url_for(item.endpoint)) for item in items
