@@ -23,6 +23,11 @@ from procurement.extensions import limiter
 PASSWORD = "Test-password-2016"
 
 
+def row_counts(*models) -> tuple[int, ...]:
+    """Row counts of the given tables: equal before and after means nothing was written."""
+    return tuple(_db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in models)
+
+
 def _postgres_database():
     """Create a uniquely named database on the TEST_DATABASE_URL server; return its URL
     and a function that drops it."""

@@ -36,11 +36,6 @@ ROLE_LABELS = {
     Role.AUDITOR: _l("审计人员"),
 }
 
-# Street-office staff roles, used together wherever "the street office" acts.
-STREET_OFFICE_ROLES = frozenset(
-    {Role.TENDER_OFFICER, Role.CONTRACT_MANAGER, Role.FINANCE_OFFICER, Role.LEADER}
-)
-
 # A role only makes sense in some kinds of organisation: an agency user can never be a
 # finance officer of the street office. Judges are the purchaser's representatives (street
 # office) or experts (universities, government expert pools).

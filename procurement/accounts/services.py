@@ -25,10 +25,6 @@ USER_FIELDS = ("username", "name", "org_id", "title", "phone", "email", "active"
 USERNAME_RE = re.compile(r"[a-z][a-z0-9_.-]{2,39}")
 
 
-class LoginRefused(DomainError):
-    """Login failed; the message never tells whether the username exists."""
-
-
 def _user_snapshot(user: User) -> dict:
     return {**snapshot(user, *USER_FIELDS), "roles": sorted(str(r) for r in user.roles)}
 

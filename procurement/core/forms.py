@@ -2,6 +2,7 @@
 import unicodedata
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 import wtforms
 from wtforms import IntegerField, StringField, widgets
@@ -56,10 +57,6 @@ def max_length(n: int):
     return Length(max=n, message=f"不能超过 {n} 个字符。")
 
 
-def optional():
-    return Optional()
-
-
 class TextField(StringField):
     """A StringField that trims and folds full-width characters."""
 
@@ -101,7 +98,7 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = TextField("关键词", validators=[optional(), max_length(60)])
+    q = TextField(_l("关键词"), validators=[Optional(), max_length(60)])
 
 
 def show_domain_error(form, exc, default_field: str | None = None) -> None:

@@ -37,21 +37,21 @@ def normalise_credit_code(code: str | None) -> str | None:
     return code
 
 
-def _check_unique_name(name: str, exclude_id: int | None = None) -> None:
-    query = sa.select(Organisation.id).where(Organisation.name == name)
+def _taken(column, value, exclude_id: int | None) -> bool:
+    """Whether another organisation already holds `value` in a unique column."""
+    query = sa.select(Organisation.id).where(column == value)
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)
-    if db.session.execute(query).first():
+    return db.session.execute(query).first() is not None
+
+
+def _check_unique_name(name: str, exclude_id: int | None = None) -> None:
+    if _taken(Organisation.name, name, exclude_id):
         raise DomainError(f"已有名为“{name}”的组织。", field="name")
 
 
 def _check_unique_credit_code(code: str | None, exclude_id: int | None = None) -> None:
-    if code is None:
-        return
-    query = sa.select(Organisation.id).where(Organisation.credit_code == code)
-    if exclude_id is not None:
-        query = query.where(Organisation.id != exclude_id)
-    if db.session.execute(query).first():
+    if code is not None and _taken(Organisation.credit_code, code, exclude_id):
         raise DomainError("该统一社会信用代码已被其他组织使用。", field="credit_code")
 
 

@@ -4,15 +4,14 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD
+from conftest import PASSWORD, row_counts
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.audit.models import AuditEntry
 
 
 def _counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(User)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)))
+    return row_counts(User, AuditEntry)
 
 
 @pytest.fixture

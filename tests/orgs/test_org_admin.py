@@ -2,6 +2,7 @@
 import pytest
 import sqlalchemy as sa
 
+from conftest import row_counts
 from procurement.accounts.roles import Role
 from procurement.audit.models import AuditEntry
 from procurement.core.errors import DomainError
@@ -10,8 +11,7 @@ from procurement.orgs.services import credit_code_checksum, normalise_credit_cod
 
 
 def _counts(db):
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(t))
-                 for t in (Organisation, Community, Grid, AuditEntry))
+    return row_counts(Organisation, Community, Grid, AuditEntry)
 
 
 @pytest.fixture
