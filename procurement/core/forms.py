@@ -12,6 +12,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
@@ -85,6 +86,12 @@ class CountField(IntegerField):
             self.data = None
             raise ValueError("请填写整数（不能有小数、负号或文字）。")
         self.data = int(text)
+
+    def pre_validate(self, form):
+        # An unreadable number already has its message; the range check would only add a
+        # second, confusing one.
+        if self.process_errors:
+            raise StopValidation()
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -57,6 +57,16 @@ def test_bad_community_input_is_refused_and_nothing_is_written(client, admin, fa
     assert _counts(db) == before
 
 
+def test_an_unreadable_number_gets_one_message_not_two(client, admin, factory):
+    office = factory.org("street_office")
+    response = client.post("/admin/orgs/communities/new", data={
+        "street_office_id": office.id, "name": "新社区", "households": "100",
+        "population": "40万", "grid_count": "5"})
+    text = response.get_data(as_text=True)
+    assert "请填写整数" in text
+    assert "应为 0 到" not in text
+
+
 def test_community_names_are_unique_within_a_street_office(factory):
     office = factory.org("street_office")
     factory.community(street_office=office, name="灵水社区")
