@@ -3,3 +3,10 @@ Each domain keeps its own models.py; this module only gathers them."""
 from procurement.accounts.models import User, UserRole  # noqa: F401
 from procurement.audit.models import AuditEntry  # noqa: F401
 from procurement.orgs.models import Community, Grid, Organisation  # noqa: F401
+from procurement.documents.models import StoredFile  # noqa: F401
+from procurement.tenders.evaluation_models import (CommitteeMember, Declaration,  # noqa: F401
+                                                   EvaluationRound, RoundEntry, Score,
+                                                   ScoreCorrection, ScoreSheet)
+from procurement.tenders.models import (Bid, BidFile, Challenge, Clarification,  # noqa: F401
+                                        Criterion, Invitation, PoolDraw, Tender,
+                                        TenderDocument)

@@ -47,6 +47,9 @@ EXPECTED = {
     "audit.show": {AUD},
     "audit.verify": {AUD},
     "audit.export": {AUD},
+    # --- tenders (street office side) ---
+    # --- bidding (agency side) ---
+    # --- judging (committee side) ---
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",
