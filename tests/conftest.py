@@ -159,6 +159,14 @@ def factory(db):
 
 
 @pytest.fixture
+def builder(factory):
+    """Tenders at any stage (tests/tenders/tender_builder.py)."""
+    from tenders.tender_builder import TenderBuilder
+
+    return TenderBuilder(factory)
+
+
+@pytest.fixture
 def login(client):
     """login(user) signs the test client in through the real login form."""
     def do_login(user, password=PASSWORD):

@@ -9,7 +9,7 @@ from procurement.core.states import StateMachine
 class Labelled(StrEnum):
     @property
     def label(self) -> str:
-        return str(LABELS[self])
+        return str(LABELS[(type(self), self.value)])
 
 
 class TenderMethod(Labelled):
@@ -91,48 +91,51 @@ class DocumentKind(Labelled):
     CLARIFICATION = "clarification"
 
 
-LABELS = {
-    TenderMethod.OPEN: _l("公开招标"),
-    TenderMethod.INVITED: _l("邀请招标"),
-    TenderMethod.CONSULTATION: _l("竞争性磋商"),
-    TenderState.DRAFT: _l("草稿"),
-    TenderState.PUBLISHED: _l("已发布"),
-    TenderState.CLARIFIED: _l("已澄清"),
-    TenderState.BIDDING_CLOSED: _l("投标截止"),
-    TenderState.OPENED: _l("已开标"),
-    TenderState.EVALUATING: _l("评标中"),
-    TenderState.RESULT_PENDING: _l("待定标"),
-    TenderState.AWARDED: _l("已中标"),
-    TenderState.FAILED: _l("废标"),
-    TenderState.CANCELLED: _l("已取消"),
-    BidState.SUBMITTED: _l("已递交"),
-    BidState.WITHDRAWN: _l("已撤回"),
-    CriterionKind.PRICE: _l("价格分"),
-    CriterionKind.OBJECTIVE: _l("客观分"),
-    CriterionKind.SUBJECTIVE: _l("主观分"),
-    TieBreak.TECHNICAL: _l("技术得分高者优先，仍相同则随机抽取"),
-    TieBreak.DRAW: _l("随机抽取"),
-    ScoreCombination.MEAN: _l("各评委总分的算术平均"),
-    ScoreCombination.TRIMMED_MEAN: _l("去掉一个最高分和一个最低分后平均"),
-    RoundState.SCORING: _l("评分中"),
-    RoundState.CLOSED: _l("已结束"),
-    SheetState.DRAFT: _l("未提交"),
-    SheetState.SUBMITTED: _l("已提交"),
-    SheetState.VOID: _l("已作废"),
-    MemberState.ACTIVE: _l("在任"),
-    MemberState.REPLACED: _l("已更换"),
-    LowPriceDecision.PENDING: _l("待说明"),
-    LowPriceDecision.ACCEPTED: _l("说明已接受"),
-    LowPriceDecision.REJECTED: _l("说明不被接受"),
-    CorrectionReason.SUMMING_ERROR: _l("分值汇总计算错误"),
-    CorrectionReason.OUT_OF_RANGE: _l("分项评分超出评分标准规定的分值范围"),
-    CorrectionReason.OBJECTIVE_INCONSISTENT: _l("客观评审因素评分不一致"),
-    ChallengeState.OPEN: _l("待答复"),
-    ChallengeState.ANSWERED: _l("已答复"),
-    ChallengeState.WITHDRAWN: _l("已撤回"),
-    DocumentKind.TENDER: _l("招标文件"),
-    DocumentKind.CLARIFICATION: _l("澄清文件"),
-}
+# Keyed by (enum class, value): StrEnum members of different enums with the same value
+# (TenderState.DRAFT, SheetState.DRAFT) are equal as dict keys.
+_LABELLED = [
+    (TenderMethod.OPEN, _l("公开招标")),
+    (TenderMethod.INVITED, _l("邀请招标")),
+    (TenderMethod.CONSULTATION, _l("竞争性磋商")),
+    (TenderState.DRAFT, _l("草稿")),
+    (TenderState.PUBLISHED, _l("已发布")),
+    (TenderState.CLARIFIED, _l("已澄清")),
+    (TenderState.BIDDING_CLOSED, _l("投标截止")),
+    (TenderState.OPENED, _l("已开标")),
+    (TenderState.EVALUATING, _l("评标中")),
+    (TenderState.RESULT_PENDING, _l("待定标")),
+    (TenderState.AWARDED, _l("已中标")),
+    (TenderState.FAILED, _l("废标")),
+    (TenderState.CANCELLED, _l("已取消")),
+    (BidState.SUBMITTED, _l("已递交")),
+    (BidState.WITHDRAWN, _l("已撤回")),
+    (CriterionKind.PRICE, _l("价格分")),
+    (CriterionKind.OBJECTIVE, _l("客观分")),
+    (CriterionKind.SUBJECTIVE, _l("主观分")),
+    (TieBreak.TECHNICAL, _l("技术得分高者优先，仍相同则随机抽取")),
+    (TieBreak.DRAW, _l("随机抽取")),
+    (ScoreCombination.MEAN, _l("各评委总分的算术平均")),
+    (ScoreCombination.TRIMMED_MEAN, _l("去掉一个最高分和一个最低分后平均")),
+    (RoundState.SCORING, _l("评分中")),
+    (RoundState.CLOSED, _l("已结束")),
+    (SheetState.DRAFT, _l("未提交")),
+    (SheetState.SUBMITTED, _l("已提交")),
+    (SheetState.VOID, _l("已作废")),
+    (MemberState.ACTIVE, _l("在任")),
+    (MemberState.REPLACED, _l("已更换")),
+    (LowPriceDecision.PENDING, _l("待说明")),
+    (LowPriceDecision.ACCEPTED, _l("说明已接受")),
+    (LowPriceDecision.REJECTED, _l("说明不被接受")),
+    (CorrectionReason.SUMMING_ERROR, _l("分值汇总计算错误")),
+    (CorrectionReason.OUT_OF_RANGE, _l("分项评分超出评分标准规定的分值范围")),
+    (CorrectionReason.OBJECTIVE_INCONSISTENT, _l("客观评审因素评分不一致")),
+    (ChallengeState.OPEN, _l("待答复")),
+    (ChallengeState.ANSWERED, _l("已答复")),
+    (ChallengeState.WITHDRAWN, _l("已撤回")),
+    (DocumentKind.TENDER, _l("招标文件")),
+    (DocumentKind.CLARIFICATION, _l("澄清文件")),
+]
+LABELS = {(type(member), member.value): label for member, label in _LABELLED}
 
 S = TenderState
 TENDER = StateMachine("招标项目", {

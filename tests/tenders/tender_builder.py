@@ -1,9 +1,12 @@
 """Builds tenders at any stage of their life through the real services, with the business
-clock frozen at the moments things happen."""
+clock frozen at the moments things happen.
+
+Not a conftest.py: a second conftest module would shadow tests/conftest.py for
+`from conftest import row_counts`. The `builder` fixture lives in tests/conftest.py; import
+helpers from here with `from tender_builder import PDF, T0, TenderBuilder, Upload`.
+"""
 from datetime import datetime, timedelta
 from decimal import Decimal
-
-import pytest
 
 from procurement.accounts.roles import Role
 from procurement.core import clock
@@ -164,8 +167,3 @@ class TenderBuilder:
             award.award(self.officer, tender, first)
         db.session.flush()
         return tender
-
-
-@pytest.fixture
-def builder(factory):
-    return TenderBuilder(factory)
