@@ -64,9 +64,17 @@ def max_file_size() -> int:
     return current_app.config.get("MAX_UPLOAD_FILE_SIZE", 10 * 1024 * 1024)
 
 
-def store(upload: FileStorage, *, area: str, actor=None,
-          extensions: tuple[str, ...] = DOCUMENT_EXTENSIONS, field: str = "files") -> StoredFile:
-    """Check an upload and keep it. Refuses with a DomainError naming the problem."""
+@dataclass(frozen=True)
+class CheckedFile:
+    name: str
+    kind: FileKind
+    data: bytes
+
+
+def check(upload: FileStorage, *, extensions: tuple[str, ...] = DOCUMENT_EXTENSIONS,
+          field: str = "files") -> CheckedFile:
+    """Read and check an upload without keeping anything: call it for every file before a
+    service writes its first row, so a refusal leaves neither rows nor files behind."""
     name = clean_name(upload.filename)
     extension = name.rpartition(".")[2].lower() if "." in name else ""
     kind = KINDS.get(extension)
@@ -81,17 +89,27 @@ def store(upload: FileStorage, *, area: str, actor=None,
         raise DomainError(f"“{name}”超过 {limit // (1024 * 1024)} MB 的上限。", field=field)
     if kind.magic and not data.startswith(kind.magic):
         raise DomainError(f"“{name}”的内容与扩展名 .{extension} 不符。", field=field)
+    return CheckedFile(name, kind, data)
+
+
+def save(checked: CheckedFile, *, area: str, actor=None) -> StoredFile:
     stored_name = secrets.token_hex(16)
     target = upload_dir() / stored_name
     with open(target, "xb") as handle:
-        handle.write(data)
+        handle.write(checked.data)
     os.chmod(target, 0o600)
-    stored = StoredFile(area=area, original_name=name, stored_name=stored_name,
-                        content_type=kind.content_type, size=len(data),
-                        sha256=hashlib.sha256(data).hexdigest(),
+    stored = StoredFile(area=area, original_name=checked.name, stored_name=stored_name,
+                        content_type=checked.kind.content_type, size=len(checked.data),
+                        sha256=hashlib.sha256(checked.data).hexdigest(),
                         uploaded_by_id=getattr(actor, "id", None))
     db.session.add(stored)
     return stored
+
+
+def store(upload: FileStorage, *, area: str, actor=None,
+          extensions: tuple[str, ...] = DOCUMENT_EXTENSIONS, field: str = "files") -> StoredFile:
+    """Check an upload and keep it. Refuses with a DomainError naming the problem."""
+    return save(check(upload, extensions=extensions, field=field), area=area, actor=actor)
 
 
 def send(stored: StoredFile):

@@ -52,6 +52,7 @@ def submit_bid(actor, tender: Tender, agency: Organisation, *, price_fen: int, p
     uploads = [u for u in uploads if u is not None and u.filename]
     if len(uploads) > MAX_FILES:
         raise DomainError(f"附件最多 {MAX_FILES} 个。", field="files")
+    checked = [storage.check(upload) for upload in uploads]
     # Lock the row so two members of an agency replacing at once cannot interleave versions.
     bid = db.session.scalars(sa.select(Bid).where(Bid.tender_id == tender.id,
                                                   Bid.agency_id == agency.id)
@@ -72,9 +73,9 @@ def submit_bid(actor, tender: Tender, agency: Organisation, *, price_fen: int, p
         bid.submitted_by_id = getattr(actor, "id", None)
         action = "bid.replace"
     db.session.flush()
-    for upload in uploads:
-        stored = storage.store(upload, area="bid", actor=actor)
-        db.session.add(BidFile(bid=bid, version=bid.version, file=stored))
+    for item in checked:
+        db.session.add(BidFile(bid=bid, version=bid.version,
+                               file=storage.save(item, area="bid", actor=actor)))
     db.session.flush()
     db.session.refresh(bid, ["files"])
     record(actor, action, bid, before, _sealed_view(bid), label=str(bid))

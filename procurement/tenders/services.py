@@ -113,11 +113,14 @@ def update_tender(actor, tender: Tender, **fields) -> Tender:
     return tender
 
 
-def attach_document(actor, tender: Tender, upload, *, clarification: Clarification | None = None
-                    ) -> TenderDocument:
-    if clarification is None:
-        TENDER.require_in(tender, {TenderState.DRAFT}, "上传招标文件（发布后请通过澄清补充）")
-    stored = storage.store(upload, area="tender", actor=actor)
+def attach_document(actor, tender: Tender, upload) -> TenderDocument:
+    TENDER.require_in(tender, {TenderState.DRAFT}, "上传招标文件（发布后请通过澄清补充）")
+    return _add_document(actor, tender, storage.store(upload, area="tender", actor=actor,
+                                                      field="file"), None)
+
+
+def _add_document(actor, tender: Tender, stored, clarification: Clarification | None
+                  ) -> TenderDocument:
     document = TenderDocument(tender=tender, file=stored, clarification_id=getattr(
         clarification, "id", None), kind=DocumentKind.CLARIFICATION if clarification
         else DocumentKind.TENDER)
@@ -241,6 +244,7 @@ def clarify(actor, tender: Tender, *, content: str, affects_bids: bool,
     content = (content or "").strip()
     if not content:
         raise DomainError("请填写澄清或修改的内容。", field="content")
+    checked = storage.check(upload, field="file") if upload is not None and upload.filename else None
     before = tender_snapshot(tender)
     new_deadline = (rules.clarified_deadline(rules.local_date(now), tender.bid_deadline)
                     if affects_bids else tender.bid_deadline)
@@ -254,8 +258,9 @@ def clarify(actor, tender: Tender, *, content: str, affects_bids: bool,
     TENDER.move(tender, TenderState.CLARIFIED, "发布澄清")
     tender.bid_deadline = tender.opening_time = new_deadline
     db.session.flush()
-    if upload is not None and upload.filename:
-        attach_document(actor, tender, upload, clarification=clarification)
+    if checked is not None:
+        _add_document(actor, tender, storage.save(checked, area="tender", actor=actor),
+                      clarification)
     after = tender_snapshot(tender)
     after["clarification"] = {"number": number, "affects_bids": bool(affects_bids),
                               "content": content}
