@@ -53,10 +53,13 @@ def submit_bid(actor, tender: Tender, agency: Organisation, *, price_fen: int, p
     if len(uploads) > MAX_FILES:
         raise DomainError(f"附件最多 {MAX_FILES} 个。", field="files")
     checked = [storage.check(upload) for upload in uploads]
-    # Lock the row so two members of an agency replacing at once cannot interleave versions.
+    # Lock the tender row: two members of an agency submitting at once are serialised, so
+    # neither a duplicate first bid nor interleaved versions can happen (PostgreSQL).
+    db.session.execute(sa.select(Tender.id).where(Tender.id == tender.id).with_for_update())
     bid = db.session.scalars(sa.select(Bid).where(Bid.tender_id == tender.id,
-                                                  Bid.agency_id == agency.id)
-                             .with_for_update()).first()
+                                                  Bid.agency_id == agency.id)).first()
+    if bid is not None:
+        db.session.refresh(bid)
     now = clock.now()
     if bid is None:
         bid = Bid(tender=tender, agency=agency, agency_id=agency.id, version=1,
