@@ -2,7 +2,7 @@
 
 Services raise DomainError with a message in Chinese; views show it and change nothing.
 """
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -55,6 +55,10 @@ def register_error_handlers(app: Flask) -> None:
         message = None
         if exc.code == 429:
             message = _("请求过于频繁，请稍后再试。")
+        elif exc.code == 413:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+            message = _("一次上传的文件合计不能超过 %(mb)s MB，请减少或压缩附件后重试。",
+                        mb=limit // (1024 * 1024))
         elif exc.code == 400 and "CSRF" in (exc.description or ""):
             message = _("表单已过期或来源无效，请刷新页面后重新提交。")
         return render(exc.code or 500, message)
