@@ -18,6 +18,13 @@ from procurement.tenders.states import (CriterionKind, ScoreCombination, TenderM
 
 CRITERION_ROWS = 8
 HUNDRED = Decimal(100)
+# What a new tender starts with: the usual service-tender table (price weight 30%).
+DEFAULT_CRITERIA = [
+    CriterionSpec("服务方案", CriterionKind.SUBJECTIVE, Decimal(40), Decimal("0.40")),
+    CriterionSpec("团队配置", CriterionKind.OBJECTIVE, Decimal(20), Decimal("0.20")),
+    CriterionSpec("同类项目经验", CriterionKind.OBJECTIVE, Decimal(10), Decimal("0.10")),
+    CriterionSpec("投标报价", CriterionKind.PRICE, Decimal(100), Decimal("0.30")),
+]
 
 
 def _choices(enum):
@@ -152,18 +159,23 @@ class TenderForm(FlaskForm):
 
 def criterion_rows(criteria) -> list[dict]:
     """Form data for the scoring table from specs or Criterion rows (weights as percent)."""
-    return [{"name": c.name, "kind": CriterionKind(c.kind).value, "max_score": c.max_score,
-             "weight": (c.weight * HUNDRED).normalize()} for c in criteria]
+    return [{"name": c.name, "kind": CriterionKind(c.kind).value, "max_score": _plain(c.max_score),
+             "weight": _plain(c.weight * HUNDRED)} for c in criteria]
+
+
+def _plain(value: Decimal) -> Decimal:
+    """40.00 → 40, 0.3000 × 100 → 30: what a person would type."""
+    return Decimal(f"{Decimal(value).normalize():f}")
 
 
 # --- actions on the tender page ------------------------------------------------------------
 
 
 class DocumentForm(FlaskForm):
-    file = FileField(_l("招标文件"), description=_l("PDF、Word、Excel、图片或 ZIP，单个不超过 10 MB。"))
+    files = FileField(_l("招标文件"), description=_l("PDF、Word、Excel、图片或 ZIP，单个不超过 10 MB。"))
     submit = SubmitField(_l("上传"))
 
-    def validate_file(self, field):
+    def validate_files(self, field):
         if not field.data or not getattr(field.data, "filename", ""):
             raise ValidationError("请选择要上传的文件。")
 
@@ -196,7 +208,7 @@ class ClarifyForm(FlaskForm):
         _l("可能影响投标文件编制"),
         description=_l("勾选后，如距投标截止不足 15 日，投标截止和开标时间顺延至第 15 日"
                        "（87号令第二十七条）。"))
-    file = FileField(_l("附件（可不上传）"))
+    files = FileField(_l("附件（可不上传）"))
     submit = SubmitField(_l("发布澄清"))
 
 
@@ -214,6 +226,10 @@ class CommitteeForm(FlaskForm):
                         description=_l("组长由评审专家担任，采购人代表不得担任（87号令第四十五条）。"))
     submit = SubmitField(_l("组建评标委员会"))
 
+    def validate_chair(self, field):
+        if not field.data:
+            raise ValidationError("请指定评标委员会组长。")
+
 
 class ReplaceMemberForm(FlaskForm):
     member = SelectField(_l("被更换的成员"), coerce=int)
@@ -221,6 +237,10 @@ class ReplaceMemberForm(FlaskForm):
     reason = TextField(_l("更换原因"), validators=[required("更换原因"), max_length(500)],
                        description=_l("被更换成员已作出的评分作废（87号令第四十九条）。"))
     submit = SubmitField(_l("更换"))
+
+    def validate_judge(self, field):
+        if not field.data:
+            raise ValidationError("请选择新成员。")
 
 
 class AwardForm(FlaskForm):
