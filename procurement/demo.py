@@ -1,12 +1,29 @@
 """The Lingyuan demo data (晋江市灵源街道, 2016). Organisations follow the field study;
-every person and every agency other than 深圳慈善公益网 is fictional."""
+every person and every agency other than 深圳慈善公益网 is fictional.
+
+Besides organisations and one login per role, the demo replays the 2016 tender through the
+real services with the business clock frozen at each moment: an invited tender for 林口 and
+灵水, six invited agencies, a five-judge committee scoring over two rounds, the award to
+深圳慈善公益网 and an answered challenge; and a training tender that failed (废标) for want
+of bidders. Every step is checked by the same rules and audited like a real one.
+"""
+from datetime import datetime
+from decimal import Decimal
+
 import sqlalchemy as sa
 
+from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.accounts.services import create_user
+from procurement.core import clock
+from procurement.core.calendar import SHANGHAI
 from procurement.extensions import db
-from procurement.orgs.models import OrgKind, Organisation
+from procurement.orgs.models import Community, OrgKind, Organisation
 from procurement.orgs.services import create_community, create_organisation
+from procurement.tenders import award, bidding, evaluation, services
+from procurement.tenders.models import Tender
+from procurement.tenders.rules import CriterionSpec
+from procurement.tenders.states import CorrectionReason, CriterionKind, TenderMethod
 
 DEMO_PASSWORD = "Lingyuan@2016"
 STREET_OFFICE = "晋江市灵源街道办事处"
@@ -46,7 +63,18 @@ DEMO_USERS = [
 
 
 def load_demo() -> bool:
-    """Create the demo once; returns False when it is already there."""
+    """Create whatever part of the demo is missing; returns False when it is all there."""
+    created = _load_organisations_and_users()
+    if not _tender_exists(LINGYUAN_TENDER):
+        _lingyuan_tender()
+        created = True
+    if not _tender_exists(TRAINING_TENDER):
+        _failed_training_tender()
+        created = True
+    return created
+
+
+def _load_organisations_and_users() -> bool:
     exists = db.session.execute(
         sa.select(Organisation.id).where(Organisation.name == STREET_OFFICE)
     ).first()
@@ -74,3 +102,288 @@ def load_demo() -> bool:
         create_user(None, username=username, name=name, org=orgs[org_name], roles=roles,
                     title=title, password=DEMO_PASSWORD, must_change_password=False)
     return True
+
+
+# --- the 2016 tenders ------------------------------------------------------------------
+
+LINGYUAN_TENDER = "ZB2016-001"
+TRAINING_TENDER = "ZB2016-002"
+LINGYUAN_WINNER = "深圳慈善公益网"
+
+PLAN, TEAM, EXPERIENCE, PRICE = "服务方案", "团队配置", "项目经验", "投标报价"
+LINGYUAN_CRITERIA = [
+    CriterionSpec(PLAN, CriterionKind.SUBJECTIVE, Decimal(40), Decimal("0.40")),
+    CriterionSpec(TEAM, CriterionKind.OBJECTIVE, Decimal(20), Decimal("0.20")),
+    CriterionSpec(EXPERIENCE, CriterionKind.OBJECTIVE, Decimal(10), Decimal("0.10")),
+    CriterionSpec(PRICE, CriterionKind.PRICE, Decimal(100), Decimal("0.30")),
+]
+# The committee: judge1 represents the purchaser, judge2-5 are drawn experts, judge2 chairs.
+JUDGES = ["judge1", "judge2", "judge3", "judge4", "judge5"]
+CHAIR = "judge2"
+# A tie declared by one judge (实施条例 9): she does not score that bidder.
+TIE = ("judge4", "厦门市鹭岛社会工作服务中心",
+       "2014 年至 2015 年曾在该中心担任兼职督导，三年内存在劳务关系，申请回避。")
+
+
+def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    """A moment of 2016 in Beijing time."""
+    return datetime(2016, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+# (username of the agency's staff, agency, submitted at, price in yuan, proposal summary).
+# In order of submission, which is the order of opening.
+LINGYUAN_BIDS = [
+    ("ludao", "厦门市鹭岛社会工作服务中心", at(3, 18, 10, 20), 742_000,
+     "以个案管理为主线，重点服务两社区的留守老人与困境儿童，配备专职社工 6 名。"),
+    ("cishan", "深圳慈善公益网", at(3, 21, 15, 0), 768_000,
+     "以“社区营造”为框架，驻点林口、灵水两社区，专职社工 8 名、督导 1 名；开展长者关怀、"
+     "外来务工人员融入、青少年成长三大板块服务，并培育社区社会组织与志愿者队伍。"),
+    ("pengcheng", "深圳市鹏城社会工作服务中心", at(3, 22, 11, 0), 785_000,
+     "以网格化服务为依托，每网格配备一名社工联络员，建立居民需求台账与季度回访制度。"),
+    ("jinxin", "晋江市晋心社会工作服务中心", at(3, 23, 9, 40), 720_000,
+     "本地机构，熟悉灵源街道情况，以家庭综合服务为重点，兼顾外来人口服务。"),
+    ("tongxin", "厦门市同心社工服务社", at(3, 24, 16, 30), 600_000,
+     "依托高校实习基地，以社工加实习生的方式控制人力成本，开展社区教育与邻里互助服务。"),
+    ("qihang", "深圳市启航社工服务社", at(3, 25, 10, 0), 775_000,
+     "以青少年与外来务工家庭为重点人群，开展“四点半课堂”、职业发展与亲子服务。"),
+]
+# 启航 replaced its bid with a lower price the day before the deadline.
+LINGYUAN_REPLACEMENT = ("qihang", "深圳市启航社工服务社", at(3, 28, 14, 30), 760_000,
+                        "以青少年与外来务工家庭为重点人群，开展“四点半课堂”、职业发展与亲子服务；"
+                        "调整人员结构后重新报价。")
+INVALID_BID = ("晋江市晋心社会工作服务中心",
+               "未提供有效的社会服务机构登记证书及上一年度年检合格证明，不符合招标文件规定的"
+               "投标人资格条件，资格审查不合格。")
+
+# Objective scores (团队配置 / 20, 项目经验 / 10): the same from every judge, read off the
+# bid documents.
+OBJECTIVE_SCORES = {
+    "深圳慈善公益网": (18, 9),
+    "深圳市鹏城社会工作服务中心": (17, 8),
+    "深圳市启航社工服务社": (15, 7),
+    "厦门市鹭岛社会工作服务中心": (16, 6),
+    "厦门市同心社工服务社": (14, 6),
+}
+# 服务方案 (/ 40), each judge in JUDGES order; None where the judge has a tie.
+PLAN_SCORES = {
+    1: {
+        "深圳慈善公益网": (36, 35, 37, 36, 35),
+        "深圳市鹏城社会工作服务中心": (34, 33, 33, 32, 34),
+        "深圳市启航社工服务社": (30, 31, 29, 30, 31),
+        "厦门市鹭岛社会工作服务中心": (29, 30, 28, None, 29),
+        "厦门市同心社工服务社": (27, 26, 28, 27, 26),
+    },
+    # The second round follows each shortlisted agency's presentation and answers (答辩).
+    2: {
+        "深圳慈善公益网": (37, 36, 38, 37, 36),
+        "深圳市鹏城社会工作服务中心": (34, 34, 33, 33, 35),
+        "厦门市同心社工服务社": (26, 27, 27, 26, 27),
+        "深圳市启航社工服务社": (30, 30, 30, 30, 30),
+        "厦门市鹭岛社会工作服务中心": (29, 29, 29, None, 29),
+    },
+}
+# judge3 typed 15 for 鹏城's team in round 1 where the documents give 17; corrected.
+SLIP = ("judge3", "深圳市鹏城社会工作服务中心", 15)
+
+
+def _tender_exists(number: str) -> bool:
+    return db.session.execute(sa.select(Tender.id).where(Tender.number == number)).first() is not None
+
+
+def _users(*usernames: str) -> dict[str, User]:
+    users = {u.username: u for u in db.session.scalars(
+        sa.select(User).where(User.username.in_(usernames)))}
+    return users
+
+
+def _orgs() -> dict[str, Organisation]:
+    return {o.name: o for o in db.session.scalars(sa.select(Organisation))}
+
+
+def _communities(street_office: Organisation) -> list[Community]:
+    return list(db.session.scalars(sa.select(Community).where(
+        Community.street_office_id == street_office.id).order_by(Community.name)))
+
+
+def _lingyuan_tender() -> Tender:
+    """The 2016 invited tender, step by step, each at its moment."""
+    usernames = ["zhaobiao", *JUDGES, *(b[0] for b in LINGYUAN_BIDS)]
+    users = _users(*usernames)
+    orgs = _orgs()
+    office = orgs[STREET_OFFICE]
+    officer = users["zhaobiao"]
+    agencies = [orgs[name] for name, _ in AGENCIES]
+
+    with clock.frozen(at(3, 7, 9, 0)):
+        tender = services.create_tender(
+            officer, street_office=office, number=LINGYUAN_TENDER,
+            title="灵源街道林口、灵水社区社会工作服务项目",
+            description="为林口、灵水两社区购买社会工作服务：长者关怀、外来务工人员融入、"
+                        "青少年成长及社区社会组织培育。服务期三年，按年度签订协议，"
+                        "每社区每年服务经费 40 万元。",
+            method=TenderMethod.INVITED, communities=_communities(office),
+            budget_fen=2 * 400_000 * 100, ceiling_fen=None, deposit_fen=10_000 * 100,
+            documents_until=at(3, 14).date(), bid_deadline=at(3, 29, 9, 30),
+            large_impact=False, tie_break="technical", score_combination="mean",
+            low_price_ratio=Decimal("0.80"), criteria=list(LINGYUAN_CRITERIA))
+        services.invite(officer, tender, [a.id for a in agencies])
+        services.publish(officer, tender)
+
+    for username, agency, moment, price, proposal in LINGYUAN_BIDS:
+        with clock.frozen(moment):
+            bidding.submit_bid(users[username], tender, orgs[agency], price_fen=price * 100,
+                               proposal=proposal)
+    username, agency, moment, price, proposal = LINGYUAN_REPLACEMENT
+    with clock.frozen(moment):
+        bidding.submit_bid(users[username], tender, orgs[agency], price_fen=price * 100,
+                           proposal=proposal)
+
+    judges = [users[j] for j in JUDGES]
+    with clock.frozen(at(3, 28, 16, 0)):
+        evaluation.form_committee(officer, tender, judges=judges, chair=users[CHAIR])
+
+    with clock.frozen(at(3, 29, 9, 30)):
+        bidding.open_tender(officer, tender)
+    with clock.frozen(at(3, 29, 10, 0)):
+        for bid in tender.submitted_bids:
+            invalid = bid.agency.name == INVALID_BID[0]
+            bidding.review_qualification(officer, bid, valid=not invalid,
+                                         reason=INVALID_BID[1] if invalid else None)
+    with clock.frozen(at(3, 29, 10, 30)):
+        first = evaluation.start_evaluation(officer, tender)
+
+    seats = {m.judge.username: m for m in evaluation.members(tender)}
+    with clock.frozen(at(3, 29, 10, 40)):
+        for username in JUDGES:
+            for bid in tender.valid_bids:
+                tie = (username, bid.agency.name) == TIE[:2]
+                evaluation.declare(users[username], seats[username], bid, has_tie=tie,
+                                   description=TIE[2] if tie else None)
+
+    # The abnormally low price (87号令 60): the bidder explains, the committee accepts.
+    low = next(b for b in tender.valid_bids if b.low_price)
+    with clock.frozen(at(3, 29, 11, 0)):
+        bidding.explain_low_price(
+            users["tongxin"], low,
+            "我社依托高校社会工作实习基地，部分服务由督导带领的实习生承担，办公场地由合作高校"
+            "无偿提供，人员成本较其他机构低；报价已包含全部专职社工的工资及社会保险，"
+            "不低于成本，能够保证服务质量。附人员费用测算表。")
+    with clock.frozen(at(3, 29, 11, 30)):
+        bidding.decide_low_price(
+            users[CHAIR], low, accept=True,
+            note="经审阅书面说明及人员费用测算表，报价低于其他投标人平均水平的原因合理，"
+                 "不影响服务质量和诚信履约，认定报价有效。")
+
+    criteria = {c.name: c for c in tender.criteria}
+    _score_round(tender, first, 1, seats, users, criteria, at(3, 29, 14, 0))
+    judge, agency, typed = SLIP
+    sheet = next(s for s in first.sheets
+                 if s.member.judge.username == judge and s.bid.agency.name == agency)
+    with clock.frozen(at(3, 29, 15, 40)):
+        evaluation.correct_score(
+            users[judge], sheet, criteria[TEAM].id, Decimal(OBJECTIVE_SCORES[agency][0]),
+            reason=CorrectionReason.OBJECTIVE_INCONSISTENT,
+            note=f"原录入 {typed} 分；经核对投标文件中的团队人员资质证明，与其他评委一致，"
+                 f"应为 {OBJECTIVE_SCORES[agency][0]} 分。")
+    with clock.frozen(at(3, 29, 16, 0)):
+        evaluation.close_round(users[CHAIR], first, shortlist=3)
+
+    second = evaluation.current_round(tender)
+    _score_round(tender, second, 2, seats, users, criteria, at(3, 30, 9, 30))
+    with clock.frozen(at(3, 30, 11, 0)):
+        evaluation.close_round(users[CHAIR], second)
+
+    ranking = evaluation.final_ranking(tender)
+    order = "；".join(f"第{e.rank}名{e.bid.agency.name}（{e.final_score}分）" for e in ranking)
+    with clock.frozen(at(3, 30, 15, 0)):
+        award.submit_report(
+            users[CHAIR], tender, seats[CHAIR],
+            "评标委员会于2016年3月29日至30日按招标文件规定的综合评分法对通过资格审查的"
+            f"{len(tender.valid_bids)}份投标进行了两轮评审：第一轮对全部有效投标评分，"
+            "取前三名进入第二轮；第二轮在投标人现场陈述和答辩后重新评分。\n"
+            "厦门市同心社工服务社报价明显低于其他投标报价，经其书面说明，评标委员会认定报价合理。"
+            "一名评委声明与一家投标人存在利害关系，已回避对其评分。"
+            "晋江市晋心社会工作服务中心资格审查不合格，未进入评分。\n"
+            f"推荐中标候选人排序：{order}。")
+
+    # The purchaser picks the first ranked (87号令 68): the notice runs one working day,
+    # then the challenge window of seven working days.
+    with clock.frozen(at(3, 31, 10, 0)):
+        award.award(officer, tender, ranking[0].bid)
+
+    runner_up = ranking[1].bid
+    staff = next(b[0] for b in LINGYUAN_BIDS if b[1] == runner_up.agency.name)
+    with clock.frozen(at(4, 6, 10, 0)):
+        challenge = award.file_challenge(
+            _users(staff)[staff], tender, runner_up,
+            "我机构对服务方案的评分提出质疑：我机构的网格化服务设计完整、可操作性强，"
+            "但服务方案得分明显低于中标人，请采购人复核评分是否符合招标文件的评分标准。")
+    with clock.frozen(at(4, 12, 15, 0)):
+        award.answer_challenge(
+            officer, challenge, may_change_result=False,
+            answer="经组织原评标委员会复核：各评委对服务方案的评分均在评分标准规定的分值范围内，"
+                   "独立评分、汇总无误；中标人在服务方案、团队配置和项目经验方面得分均较高。"
+                   "质疑事项不成立，维持原中标结果。")
+    db.session.flush()
+    return tender
+
+
+def _score_round(tender, round_, number, seats, users, criteria, moment) -> None:
+    """Each judge submits a sheet for each bid in the round, except where tied."""
+    with clock.frozen(moment):
+        for index, username in enumerate(JUDGES):
+            member = seats[username]
+            for entry in round_.entries:
+                agency = entry.bid.agency.name
+                plan = PLAN_SCORES[number][agency][index]
+                if plan is None:
+                    continue  # declared a tie: recused
+                team, experience = OBJECTIVE_SCORES[agency]
+                if number == 1 and (username, agency) == SLIP[:2]:
+                    team = SLIP[2]
+                evaluation.save_sheet(users[username], member, round_, entry.bid, {
+                    criteria[PLAN].id: Decimal(plan), criteria[TEAM].id: Decimal(team),
+                    criteria[EXPERIENCE].id: Decimal(experience)}, submit=True)
+
+
+TRAINING_BIDS = [
+    ("tongxin", "厦门市同心社工服务社", at(8, 15, 10, 0), 115_000,
+     "分三期开展社区工作者专业能力培训，含个案、小组、社区工作方法及案例督导。"),
+    ("jinxin", "晋江市晋心社会工作服务中心", at(8, 18, 15, 30), 108_000,
+     "本地讲师团队，结合灵源街道案例，开展 12 次专题培训与 4 次实务督导。"),
+]
+TRAINING_FAILURE = ("投标截止时仅有 2 家供应商递交投标文件，不足 3 家，不得开标，依法废标"
+                    "（政府采购法第三十六条、87号令第四十一条）。采购人将重新组织采购。")
+
+
+def _failed_training_tender() -> Tender:
+    """An open tender later in 2016 that only two agencies bid for: it fails (废标)."""
+    users = _users("zhaobiao", *(b[0] for b in TRAINING_BIDS))
+    orgs = _orgs()
+    office = orgs[STREET_OFFICE]
+    officer = users["zhaobiao"]
+    with clock.frozen(at(8, 1, 9, 0)):
+        tender = services.create_tender(
+            officer, street_office=office, number=TRAINING_TENDER,
+            title="灵源街道社区工作者专业能力培训服务项目",
+            description="为林口、灵水两社区的社区工作者和网格员提供社会工作专业能力培训。",
+            method=TenderMethod.OPEN, communities=_communities(office),
+            budget_fen=120_000 * 100, ceiling_fen=None, deposit_fen=2_000 * 100,
+            documents_until=at(8, 8).date(), bid_deadline=at(8, 23, 9, 30),
+            large_impact=False, tie_break="technical", score_combination="mean",
+            low_price_ratio=Decimal("0.80"), criteria=[
+                CriterionSpec("培训方案", CriterionKind.SUBJECTIVE, Decimal(50), Decimal("0.50")),
+                CriterionSpec("师资力量", CriterionKind.OBJECTIVE, Decimal(20), Decimal("0.20")),
+                CriterionSpec(PRICE, CriterionKind.PRICE, Decimal(100), Decimal("0.30")),
+            ])
+        services.publish(officer, tender)
+    for username, agency, moment, price, proposal in TRAINING_BIDS:
+        with clock.frozen(moment):
+            bidding.submit_bid(users[username], tender, orgs[agency], price_fen=price * 100,
+                               proposal=proposal)
+    with clock.frozen(at(8, 23, 9, 30)):
+        services.close_bidding(officer, tender)
+    with clock.frozen(at(8, 23, 9, 40)):
+        services.fail(officer, tender, TRAINING_FAILURE)
+    db.session.flush()
+    return tender

@@ -1,12 +1,31 @@
-"""The Lingyuan demo: organisations from the field study and one login per role."""
+"""The Lingyuan demo: organisations from the field study, one login per role, and the 2016
+tenders replayed through the real services."""
+import io
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.audit import verify_chain
-from procurement.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from procurement.audit.models import AuditEntry
+from procurement.core.calendar import is_working_day
+from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINING_TENDER,
+                              load_demo)
+from procurement.documents.models import StoredFile
+from procurement.extensions import db as _db
 from procurement.orgs.models import Community, OrgKind, Organisation
+from procurement.tenders import award, evaluation, rules
+from procurement.tenders.evaluation_models import (CommitteeMember, Declaration, EvaluationRound,
+                                                   RoundEntry, Score, ScoreCorrection, ScoreSheet)
+from procurement.tenders.models import Bid, Challenge, Criterion, Invitation, Tender
+from procurement.tenders.states import (ChallengeState, LowPriceDecision, SheetState,
+                                        TenderMethod, TenderState)
+
+ALL_TABLES = (Organisation, Community, User, AuditEntry, StoredFile, Tender, Criterion,
+              Invitation, Bid, Challenge, CommitteeMember, Declaration, EvaluationRound,
+              RoundEntry, ScoreSheet, Score, ScoreCorrection)
 
 
 @pytest.fixture
@@ -37,9 +56,178 @@ def test_demo_has_a_user_for_every_role(demo, db):
 
 
 def test_demo_loads_only_once(demo, db):
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Organisation))
+    counts = row_counts(*ALL_TABLES)
+    last_hash = db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.seq.desc()))
     assert load_demo() is False
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == count
+    db.session.flush()
+    assert row_counts(*ALL_TABLES) == counts
+    assert db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.seq.desc())) == last_hash
+
+
+def test_demo_adds_the_tenders_to_a_database_that_has_only_the_older_demo(demo, db):
+    """A database loaded before the tenders existed gets them on the next run, once."""
+    for number in (LINGYUAN_TENDER, TRAINING_TENDER):
+        assert tender(db, number) is not None
+    organisations, users = row_counts(Organisation, User)
+    _delete_tenders(db)
+    assert load_demo() is True
+    assert row_counts(Organisation, User) == (organisations, users)
+    assert tender(db, LINGYUAN_TENDER).state is TenderState.AWARDED
+    assert tender(db, TRAINING_TENDER).state is TenderState.FAILED
+    assert load_demo() is False
+
+
+def row_counts(*models):
+    return tuple(_db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in models)
+
+
+def _delete_tenders(db):
+    tender_ids = sa.select(Tender.id)
+    sheets = sa.select(ScoreSheet.id)
+    db.session.execute(sa.update(Tender).values(awarded_bid_id=None))
+    for statement in (
+            sa.delete(ScoreCorrection), sa.delete(Score).where(Score.sheet_id.in_(sheets)),
+            sa.delete(ScoreSheet), sa.delete(RoundEntry), sa.delete(EvaluationRound),
+            sa.delete(Declaration), sa.delete(CommitteeMember), sa.delete(Challenge),
+            sa.delete(Bid), sa.delete(Invitation), sa.delete(Criterion),
+            sa.text("DELETE FROM tender_communities"), sa.text("DELETE FROM tender_pool_draws"),
+            sa.delete(Tender).where(Tender.id.in_(tender_ids))):
+        db.session.execute(statement)
+    db.session.expire_all()
+
+
+def tender(db, number) -> Tender | None:
+    return db.session.scalar(sa.select(Tender).where(Tender.number == number))
+
+
+def test_lingyuan_tender_is_an_invited_tender_of_six_agencies_for_the_two_communities(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    assert t.method is TenderMethod.INVITED
+    assert t.street_office.name == "晋江市灵源街道办事处"
+    assert {c.name for c in t.communities} == {"林口社区", "灵水社区"}
+    assert t.budget_fen == 2 * 400_000 * 100
+    assert len(t.invitations) == 6 and all(i.sent_at == t.published_at for i in t.invitations)
+    assert {c.name: c.kind.value for c in t.criteria} == {
+        "服务方案": "subjective", "团队配置": "objective", "项目经验": "objective",
+        "投标报价": "price"}
+    assert t.price_criterion.weight * 100 == 30
+    assert t.published_at.year == 2016
+
+
+def test_lingyuan_bids_are_within_budget_with_one_invalid_and_one_low_price_explained(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    bids = t.submitted_bids
+    assert len(bids) == 6 and all(b.price_fen <= t.budget_fen for b in bids)
+    invalid = [b for b in bids if not b.valid]
+    assert len(invalid) == 1 and invalid[0].invalid_reason
+    assert len(t.valid_bids) >= 3
+    low = [b for b in bids if b.low_price]
+    assert len(low) == 1 and low[0].low_price_decision is LowPriceDecision.ACCEPTED
+    assert low[0].low_price_explanation and low[0].low_price_note
+
+
+def test_lingyuan_committee_is_judge1_representing_the_office_and_four_experts_under_judge2(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    seats = evaluation.members(t)
+    assert len(seats) == 5
+    by_user = {m.judge.username: m for m in seats}
+    assert set(by_user) == {"judge1", "judge2", "judge3", "judge4", "judge5"}
+    assert not by_user["judge1"].is_expert and by_user["judge1"].role_label == "采购人代表"
+    assert all(by_user[j].is_expert for j in ("judge2", "judge3", "judge4", "judge5"))
+    assert [m.judge.username for m in seats if m.is_chair] == ["judge2"]
+
+
+def test_lingyuan_tied_judge_scores_no_sheet_for_that_bidder(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    ties = db.session.scalars(sa.select(Declaration).join(CommitteeMember)
+                              .where(CommitteeMember.tender_id == t.id, Declaration.has_tie)).all()
+    assert len(ties) == 1
+    tie = ties[0]
+    sheets = db.session.scalars(sa.select(ScoreSheet).where(
+        ScoreSheet.member_id == tie.member_id, ScoreSheet.bid_id == tie.bid_id)).all()
+    assert sheets == []
+
+
+def test_lingyuan_rounds_score_all_valid_bids_then_a_shortlist_of_three(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    rounds = evaluation.rounds(t)
+    assert len(rounds) >= 2
+    first, last = rounds[0], rounds[-1]
+    assert {e.bid_id for e in first.entries} == {b.id for b in t.valid_bids}
+    assert first.shortlist == 3 and len(rounds[1].entries) == 3
+    assert last.shortlist is None and evaluation.final_round(t) is last
+    for round_ in rounds:
+        assert evaluation.missing_sheets(round_) == []
+        assert all(s.state is SheetState.SUBMITTED for s in round_.sheets)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScoreCorrection)
+                             .join(ScoreSheet).where(ScoreSheet.round_id == first.id)) == 1
+
+
+def test_lingyuan_is_awarded_to_the_agency_the_formula_ranks_first(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    assert t.state is TenderState.AWARDED
+    ranking = evaluation.final_ranking(t)
+    assert ranking[0].bid.agency.name == "深圳慈善公益网"
+    assert t.awarded_bid.agency.name == "深圳慈善公益网"
+    # The ranking follows the scores: recompute each final score as the mean of the judges'
+    # submitted totals, and each total from the scores and the price formula.
+    base = min(b.price_fen for b in t.valid_bids)
+    for entry in ranking:
+        sheets = [s for s in evaluation.final_round(t).sheets if s.bid_id == entry.bid_id]
+        price_score = rules.price_scores({0: base, 1: entry.bid.price_fen})[1]
+        assert entry.price_score == price_score
+        for sheet in sheets:
+            expected = sum(rules.weighted(s.value, s.criterion.max_score, s.criterion.weight)
+                           for s in sheet.scores) + rules.weighted(
+                price_score, 100, t.price_criterion.weight)
+            assert sheet.total == rules.round2(expected)
+        assert entry.final_score == rules.combine([s.total for s in sheets], t.score_combination)
+    assert [e.final_score for e in ranking] == sorted((e.final_score for e in ranking), reverse=True)
+
+
+def test_lingyuan_dates_follow_the_working_day_rules(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    day = rules.local_date
+    assert day(t.report_at) <= rules.working_deadline(day(t.opened_at), rules.REPORT_WORKING_DAYS)
+    assert day(t.notice_published_at) <= rules.working_deadline(day(t.report_at),
+                                                                rules.PICK_WORKING_DAYS)
+    assert t.notice_end == rules.working_deadline(day(t.notice_published_at), 1)
+    assert t.challenge_until == rules.working_deadline(t.notice_end, 7)
+    for moment in (t.published_at, t.bid_deadline, t.opened_at, t.report_at,
+                   t.notice_published_at):
+        assert is_working_day(day(moment)), moment
+
+
+def test_lingyuan_challenge_was_answered_without_changing_the_result(demo, db):
+    t = tender(db, LINGYUAN_TENDER)
+    [challenge] = t.challenges
+    assert challenge.state is ChallengeState.ANSWERED and challenge.may_change_result is False
+    assert challenge.agency_id != t.awarded_bid.agency_id
+    assert rules.local_date(challenge.submitted_at) <= t.challenge_until
+    assert rules.local_date(challenge.answered_at) <= award.answer_due(challenge)
+    assert award.signing_block(t) is None
+
+
+def test_demo_has_a_failed_open_tender_with_its_reason(demo, db):
+    t = tender(db, TRAINING_TENDER)
+    assert t.method is TenderMethod.OPEN and t.state is TenderState.FAILED
+    assert "不足 3 家" in t.end_reason
+    assert len(t.submitted_bids) == 2 and t.opened_at is None
+    assert t.ended_at.year == 2016 and t.ended_at >= t.bid_deadline
+
+
+def test_demo_evaluation_report_shows_both_rounds_and_the_winner(demo, db):
+    from pypdf import PdfReader
+
+    from procurement.documents.pdf import render_pdf
+    from procurement.tenders.report import report_context
+
+    data = render_pdf("pdf/evaluation_report.html", **report_context(tender(db, LINGYUAN_TENDER)))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
+    assert "第1轮评分" in text and "第2轮评分" in text
+    assert "中标人深圳慈善公益网（评审排名第1名）" in text
+    for name in ("苏国栋", "杨慧敏", "方志诚", "谢婉清", "曾庆余"):
+        assert name in text
 
 
 def test_demo_is_audited_and_the_chain_verifies(demo):
