@@ -21,6 +21,8 @@ from procurement.extensions import db as _db
 from procurement.extensions import limiter
 
 PASSWORD = "Test-password-2016"
+# Flask-SQLAlchemy's own session, before the `db` fixture swaps in a rolled-back one.
+_REAL_SESSION = _db.session
 
 
 def row_counts(*models) -> tuple[int, ...]:
@@ -106,6 +108,29 @@ def db(app):
             transaction.rollback()
         connection.close()
         context.pop()
+
+
+@pytest.fixture
+def committed_app(db, monkeypatch, tmp_path):
+    """An app on its own freshly migrated PostgreSQL database where the code under test
+    really commits, on as many connections as it likes: for concurrency tests. Use it
+    inside `with committed_app.app_context():` (each thread its own)."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("concurrency tests need PostgreSQL (TEST_DATABASE_URL)")
+    url, drop = _postgres_database()
+    app = create_app(TestConfig, overrides={"SQLALCHEMY_DATABASE_URI": url,
+                                            "UPLOAD_DIR": str(tmp_path / "uploads"),
+                                            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 30}})
+    monkeypatch.setattr(_db, "session", _REAL_SESSION)
+    with app.app_context():
+        upgrade()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+        drop()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from procurement.audit import record
 from procurement.core import clock
 from procurement.core.errors import DomainError
+from procurement.core.states import lock_for_update
 from procurement.documents import storage
 from procurement.extensions import db
 from procurement.orgs.models import OrgKind, Organisation
@@ -98,6 +99,7 @@ def withdraw_bid(actor, bid: Bid) -> Bid:
 def open_tender(actor, tender: Tender) -> Tender:
     """Open the bids in public at the opening time (87号令 39-41). Fewer than 3 bids: no
     opening; the tender can only fail. Bids over budget or ceiling become invalid."""
+    lock_for_update(tender)
     if clock.now() < tender.opening_time:
         raise DomainError("未到开标时间，任何人不得开启投标文件。")
     if tender.state in ACCEPTING_BIDS:

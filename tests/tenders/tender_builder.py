@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from procurement.accounts.roles import Role
 from procurement.core import clock
-from procurement.core.calendar import SHANGHAI
+from procurement.core.calendar import SHANGHAI, add_days, add_working_days
 from procurement.extensions import db
 from procurement.orgs.models import OrgKind
 from procurement.tenders import award, bidding, evaluation, services
@@ -56,11 +56,21 @@ class TenderBuilder:
     def at(self, days: float = 0, hours: float = 0) -> datetime:
         return self.start + timedelta(days=days, hours=hours)
 
+    def documents_until(self):
+        """Five working days after the (Beijing) day of issue, whatever holidays follow it."""
+        return add_working_days(self.start.astimezone(SHANGHAI).date(), 5)
+
+    def deadline(self) -> datetime:
+        """22 days after issue, later if holidays push the 20-day minimum past that."""
+        local = self.start.astimezone(SHANGHAI)
+        earliest = add_days(local.date(), 20)
+        return max(self.at(days=22), datetime.combine(earliest, local.timetz()))
+
     def fields(self, **overrides) -> dict:
         fields = dict(title="社区公共服务购买项目", description="", method=TenderMethod.INVITED,
                       communities=[self.community], budget_fen=80_000_000, ceiling_fen=None,
-                      deposit_fen=0, documents_until=(self.start + timedelta(days=7)).date(),
-                      bid_deadline=self.at(days=22), large_impact=False, tie_break="technical",
+                      deposit_fen=0, documents_until=self.documents_until(),
+                      bid_deadline=self.deadline(), large_impact=False, tie_break="technical",
                       score_combination="mean", low_price_ratio=Decimal("0.80"),
                       criteria=list(DEFAULT_CRITERIA))
         fields.update(overrides)

@@ -167,7 +167,7 @@ def test_opening_marks_bids_over_budget_or_ceiling_invalid(builder):
 
 
 def test_opening_is_recorded_with_the_prices_read_out(builder):
-    tender = builder.opened()
+    builder.opened()
     entry = AuditEntry.query.filter_by(action="tender.open").one()
     assert [row["price_fen"] for row in entry.after["opening_record"]] == [
         60_000_000, 64_000_000, 70_000_000, 75_000_000]
