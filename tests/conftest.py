@@ -192,6 +192,37 @@ def builder(factory):
 
 
 @pytest.fixture
+def live(builder):
+    """Tenders still open for bids by the real clock (pages are not on the frozen clock)."""
+    return builder.started(0)
+
+
+@pytest.fixture
+def past(builder):
+    """Tenders whose deadline (day 22) passed 8 days ago; an award made then is still
+    inside its challenge window."""
+    return builder.started(30)
+
+
+@pytest.fixture
+def long_past(builder):
+    """Everything happened two months ago: the challenge window has closed."""
+    return builder.started(60)
+
+
+@pytest.fixture
+def sign_in(app):
+    """A fresh signed-in client per user, so several users can be compared in one test."""
+    def do(user, password=PASSWORD):
+        client = app.test_client()
+        response = client.post("/login", data={"username": user.username, "password": password})
+        assert response.status_code == 302 and "/login" not in response.headers["Location"]
+        return client
+
+    return do
+
+
+@pytest.fixture
 def login(client):
     """login(user) signs the test client in through the real login form."""
     def do_login(user, password=PASSWORD):

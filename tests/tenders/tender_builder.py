@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from procurement.accounts.roles import Role
 from procurement.core import clock
-from procurement.core.calendar import SHANGHAI, add_days, add_working_days
+from procurement.core.calendar import SHANGHAI, add_days, add_working_days, now_utc
 from procurement.extensions import db
 from procurement.orgs.models import OrgKind
 from procurement.tenders import award, bidding, evaluation, services
@@ -25,6 +25,11 @@ DEFAULT_CRITERIA = [
     CriterionSpec("同类项目经验", CriterionKind.OBJECTIVE, Decimal(10), Decimal("0.10")),
     CriterionSpec("投标报价", CriterionKind.PRICE, Decimal(100), Decimal("0.30")),
 ]
+
+
+# Agency names that are not substrings of one another, so "absent from the page" means something.
+AGENCY_NAMES = ("甲禾社工服务中心", "乙木社工服务中心", "丙火社工服务中心", "丁土社工服务中心",
+                "戊金社工服务中心", "己水社工服务中心")
 
 
 class Upload:
@@ -52,6 +57,16 @@ class TenderBuilder:
         pool = factory.org(OrgKind.GOVERNMENT)
         self.rep = factory.user(Role.JUDGE, org=self.office)
         self.experts = [factory.user(Role.JUDGE, org=pool) for _ in range(6)]
+
+    def started(self, days_ago: float) -> "TenderBuilder":
+        """Put the timeline `days_ago` before the real now (pages run on real time) and give
+        the agencies distinct names."""
+        self.start = (now_utc().astimezone(SHANGHAI) - timedelta(days=days_ago)).replace(
+            second=0, microsecond=0)
+        for agency, name in zip(self.agencies, AGENCY_NAMES):
+            agency.name = name
+        db.session.flush()
+        return self
 
     def at(self, days: float = 0, hours: float = 0) -> datetime:
         return self.start + timedelta(days=days, hours=hours)

@@ -6,67 +6,19 @@ the builder's start relative to now: start = now gives a tender still open for b
 start = now − 30 days one whose deadline has passed.
 """
 import io
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, row_counts
+from conftest import row_counts
 from procurement.audit.models import AuditEntry
 from procurement.core import clock
-from procurement.core.calendar import SHANGHAI, now_utc
 from procurement.documents.models import StoredFile
 from procurement.extensions import db as _db
 from procurement.tenders import bidding, services
 from procurement.tenders.models import Bid, BidFile, Challenge
 from procurement.tenders.states import BidState, TenderMethod
-from tender_builder import PDF, Upload
-
-NAMES = ("甲禾社工服务中心", "乙木社工服务中心", "丙火社工服务中心", "丁土社工服务中心",
-         "戊金社工服务中心", "己水社工服务中心")
-
-
-def _now():
-    return now_utc().astimezone(SHANGHAI)
-
-
-def _start(builder, days_ago: float):
-    """Move the builder's clock to `days_ago` before now and give the agencies names that
-    are not substrings of one another (so "absent from the page" means something)."""
-    builder.start = _now() - timedelta(days=days_ago)
-    for agency, name in zip(builder.agencies, NAMES):
-        agency.name = name
-    _db.session.flush()
-    return builder
-
-
-def _fields(builder):
-    # Documents available for 21 days: at least 5 working days whatever the date (even
-    # across the National Day or Spring Festival week), still before the day-22 deadline.
-    return {"documents_until": (builder.start + timedelta(days=21)).date()}
-
-
-@pytest.fixture
-def live(builder):
-    """A builder whose tenders are still open for bids."""
-    return _start(builder, 0)
-
-
-@pytest.fixture
-def past(builder):
-    """A builder whose tenders' deadline (day 22) passed 8 days ago."""
-    return _start(builder, 30)
-
-
-@pytest.fixture
-def sign_in(app):
-    """A fresh signed-in client per user, so two agencies can be compared in one test."""
-    def do(user):
-        client = app.test_client()
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302 and "/login" not in response.headers["Location"]
-        return client
-    return do
+from tender_builder import AGENCY_NAMES as NAMES, PDF, Upload
 
 
 def _counts():
@@ -93,9 +45,9 @@ def _post_bid(client, tender, price="40万", proposal="社区服务方案：三�
 
 
 def test_index_lists_public_tenders_and_invitations_sent_to_my_agency_only(live, sign_in):
-    invited = live.published(title="邀请给前三家的项目", invite=3, **_fields(live))
-    public = live.published(title="公开招标的项目", method=TenderMethod.OPEN, **_fields(live))
-    draft = live.draft(title="尚未发布的项目", invite=3, **_fields(live))
+    invited = live.published(title="邀请给前三家的项目", invite=3)
+    public = live.published(title="公开招标的项目", method=TenderMethod.OPEN)
+    draft = live.draft(title="尚未发布的项目", invite=3)
 
     html = sign_in(live.agency_users[0]).get("/bidding/").get_data(as_text=True)
     assert invited.title in html and public.title in html and draft.title not in html
@@ -108,7 +60,7 @@ def test_index_lists_public_tenders_and_invitations_sent_to_my_agency_only(live,
 
 
 def test_agency_not_invited_gets_403_on_show_submit_and_documents(live, sign_in):
-    tender = live.draft(invite=3, **_fields(live))
+    tender = live.draft(invite=3)
     with clock.frozen(live.start):
         document = services.attach_document(live.officer, tender, Upload("招标文件.pdf", PDF))
         services.publish(live.officer, tender)
@@ -127,8 +79,8 @@ def test_agency_not_invited_gets_403_on_show_submit_and_documents(live, sign_in)
 
 
 def test_document_of_another_tender_is_not_served_through_this_one(live, sign_in):
-    tender = live.published(**_fields(live))
-    other = live.draft(**_fields(live))
+    tender = live.published()
+    other = live.draft()
     with clock.frozen(live.start):
         document = services.attach_document(live.officer, other, Upload("别的项目.pdf", PDF))
     client = sign_in(live.agency_users[0])
@@ -136,7 +88,7 @@ def test_document_of_another_tender_is_not_served_through_this_one(live, sign_in
 
 
 def test_clarification_that_moved_the_deadline_is_announced(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     with clock.frozen(live.at(days=10)):
         services.clarify(live.officer, tender, content="服务范围增加林口社区。", affects_bids=True)
     html = sign_in(live.agency_users[0]).get(f"/bidding/{tender.id}").get_data(as_text=True)
@@ -148,7 +100,7 @@ def test_clarification_that_moved_the_deadline_is_announced(live, sign_in):
 
 
 def test_agency_submits_with_40wan_then_replaces_with_full_width_digits(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     response = _post_bid(client, tender, price="40万", files=[("服务方案.pdf", PDF)])
     assert response.status_code == 302
@@ -168,7 +120,7 @@ def test_agency_submits_with_40wan_then_replaces_with_full_width_digits(live, si
 
 
 def test_a_second_identical_post_only_makes_a_new_version(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     assert _post_bid(client, tender).status_code == 302
     assert _post_bid(client, tender).status_code == 302
@@ -177,7 +129,7 @@ def test_a_second_identical_post_only_makes_a_new_version(live, sign_in):
 
 
 def test_bad_price_or_empty_proposal_is_refused_and_nothing_written(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     before = _counts()
     for price, proposal, message in (("四十万块", "方案", "金额"), ("", "方案", "请填写投标报价"),
@@ -190,7 +142,7 @@ def test_bad_price_or_empty_proposal_is_refused_and_nothing_written(live, sign_i
 
 
 def test_agency_withdraws_and_may_submit_again_before_the_deadline(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     _post_bid(client, tender)
     response = client.post(f"/bidding/{tender.id}/withdraw", follow_redirects=True)
@@ -205,7 +157,7 @@ def test_agency_withdraws_and_may_submit_again_before_the_deadline(live, sign_in
 
 
 def test_withdrawing_twice_is_refused_with_a_message(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     _post_bid(client, tender)
     client.post(f"/bidding/{tender.id}/withdraw")
@@ -217,12 +169,12 @@ def test_withdrawing_twice_is_refused_with_a_message(live, sign_in):
 
 
 def test_withdraw_without_a_bid_is_404(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     assert sign_in(live.agency_users[0]).post(f"/bidding/{tender.id}/withdraw").status_code == 404
 
 
 def test_after_the_deadline_submit_replace_and_withdraw_are_refused_and_nothing_changes(past, sign_in):
-    tender = past.published(**_fields(past))
+    tender = past.published()
     past.bid(tender, 0, 60_000_000)
     bid = _bid_of(tender, past.agencies[0])
     own = sign_in(past.agency_users[0])
@@ -257,7 +209,7 @@ def test_after_the_deadline_submit_replace_and_withdraw_are_refused_and_nothing_
 def test_bad_uploads_are_refused_and_nothing_is_written(live, sign_in, app, name, data, message):
     from pathlib import Path
 
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     before, files_before = _counts(), sorted(Path(app.config["UPLOAD_DIR"]).iterdir())
     response = _post_bid(client, tender, files=[("正常.pdf", PDF), (name, data)])
@@ -269,7 +221,7 @@ def test_bad_uploads_are_refused_and_nothing_is_written(live, sign_in, app, name
 
 def test_oversize_file_is_refused_by_the_service(live, sign_in, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_UPLOAD_FILE_SIZE", 1024 * 1024)
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     before = _counts()
     response = _post_bid(client, tender, files=[("大文件.pdf", PDF + b"0" * (1024 * 1024))])
@@ -280,7 +232,7 @@ def test_oversize_file_is_refused_by_the_service(live, sign_in, app, monkeypatch
 
 def test_request_over_max_content_length_gets_a_clear_413_page(live, sign_in, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     before = _counts()
     response = _post_bid(client, tender, files=[("大文件.pdf", PDF + b"0" * (128 * 1024))])
@@ -292,7 +244,7 @@ def test_request_over_max_content_length_gets_a_clear_413_page(live, sign_in, ap
 def test_path_in_an_uploaded_name_is_dropped(live, sign_in, app):
     from pathlib import Path
 
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     assert _post_bid(client, tender, files=[("../../etc/passwd.pdf", PDF)]).status_code == 302
     stored = _bid_of(tender, live.agencies[0]).current_files[0].file
@@ -309,7 +261,7 @@ SECRET_FILE = "绝密报价单.pdf"
 
 
 def test_my_own_price_proposal_and_files_are_not_shown_before_opening(live, sign_in):
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
     _post_bid(client, tender, price=SECRET_PRICE, proposal=SECRET_PROPOSAL,
               files=[(SECRET_FILE, PDF), ("附件二.pdf", PDF)])
@@ -328,7 +280,7 @@ def test_my_own_price_proposal_and_files_are_not_shown_before_opening(live, sign
 
 def _opened_with_files(builder, open_it=True):
     """Four bids with one file each; opened (at the past deadline) when asked."""
-    tender = builder.published(**_fields(builder))
+    tender = builder.published()
     prices = (60_000_000, 64_000_000, 70_000_000, 75_000_000)
     for index, price in enumerate(prices):
         builder.bid(tender, index, price, uploads=[Upload(f"方案{index}.pdf", PDF + bytes([index]))])
@@ -365,7 +317,7 @@ def test_after_opening_my_bid_and_file_are_mine_to_read_but_not_another_agencys(
 
 
 def test_bid_file_of_a_replaced_version_is_not_served(past, sign_in):
-    tender = past.published(**_fields(past))
+    tender = past.published()
     past.bid(tender, 0, 60_000_000, uploads=[Upload("旧版.pdf", PDF)])
     old = _bid_of(tender, past.agencies[0]).current_files[0]
     past.bid(tender, 0, 61_000_000, days=11, uploads=[Upload("新版.pdf", PDF)])
@@ -380,7 +332,7 @@ def test_bid_file_of_a_replaced_version_is_not_served(past, sign_in):
 
 def test_bid_file_through_another_tender_is_404(past, sign_in):
     tender = _opened_with_files(past)
-    other = past.published(**_fields(past))
+    other = past.published()
     mine = _bid_of(tender, past.agencies[0])
     client = sign_in(past.agency_users[0])
     assert client.get(f"/bidding/{other.id}/bid-files/{mine.current_files[0].id}").status_code == 404
@@ -391,7 +343,7 @@ def test_a_lost_race_between_two_first_submissions_is_a_message_not_a_500(live, 
     still hit the unique constraint (SQLite has no row locks) the agency gets a message."""
     from sqlalchemy.exc import IntegrityError
 
-    tender = live.published(**_fields(live))
+    tender = live.published()
     client = sign_in(live.agency_users[0])
 
     def racing(*args, **kwargs):

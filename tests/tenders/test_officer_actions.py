@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, row_counts
+from conftest import row_counts
 from procurement.audit.models import AuditEntry
 from procurement.core import clock
 from procurement.extensions import db as _db
@@ -17,7 +17,6 @@ from procurement.tenders.models import (Bid, Challenge, Clarification, Invitatio
                                         Tender, TenderDocument)
 from procurement.tenders.states import (ChallengeState, MemberState, TenderMethod,
                                         TenderState)
-from test_officer_pages import _docs, _start
 from tender_builder import PDF
 
 
@@ -31,31 +30,11 @@ def _reload(obj):
     return obj
 
 
-@pytest.fixture
-def sign_in(app):
-    def do(user):
-        client = app.test_client()
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302 and "/login" not in response.headers["Location"]
-        return client
-    return do
-
-
-@pytest.fixture
-def live(builder):
-    return _start(builder, 0)
-
-
-@pytest.fixture
-def past(builder):
-    return _start(builder, 30)
-
-
 # --- before publishing ------------------------------------------------------------------
 
 
 def test_invite_and_uninvite_through_the_page(sign_in, live):
-    tender = live.draft(invite=0, **_docs(live))
+    tender = live.draft(invite=0)
     client = sign_in(live.officer)
     response = client.post(f"/tenders/{tender.id}/invitations",
                            data={"invite-agencies": [a.id for a in live.agencies[:3]]})
@@ -70,7 +49,7 @@ def test_invite_and_uninvite_through_the_page(sign_in, live):
 
 
 def test_draw_records_pool_witnesses_and_seed(sign_in, live):
-    tender = live.draft(invite=0, **_docs(live))
+    tender = live.draft(invite=0)
     client = sign_in(live.officer)
     response = client.post(f"/tenders/{tender.id}/draw", data={
         "draw-pool": [a.id for a in live.agencies], "draw-count": "3",
@@ -91,7 +70,7 @@ def test_draw_records_pool_witnesses_and_seed(sign_in, live):
 ])
 def test_an_unlawful_draw_is_refused_and_nothing_is_written(sign_in, live, pool, count,
                                                             witnesses, message):
-    tender = live.draft(invite=0, **_docs(live))
+    tender = live.draft(invite=0)
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/draw", data={
@@ -103,7 +82,7 @@ def test_an_unlawful_draw_is_refused_and_nothing_is_written(sign_in, live, pool,
 
 
 def test_the_officer_cannot_witness_their_own_draw(sign_in, live):
-    tender = live.draft(invite=0, **_docs(live))
+    tender = live.draft(invite=0)
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/draw", data={
@@ -114,7 +93,7 @@ def test_the_officer_cannot_witness_their_own_draw(sign_in, live):
 
 
 def test_upload_refuses_a_file_of_the_wrong_type(sign_in, live):
-    tender = live.draft(**_docs(live))
+    tender = live.draft()
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/documents",
@@ -142,7 +121,7 @@ def test_publish_is_refused_when_deadlines_are_too_short(
 
 
 def test_publish_is_refused_with_fewer_than_three_invitees(sign_in, live):
-    tender = live.draft(invite=2, **_docs(live))
+    tender = live.draft(invite=2)
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/publish", follow_redirects=True)
@@ -151,7 +130,7 @@ def test_publish_is_refused_with_fewer_than_three_invitees(sign_in, live):
 
 
 def test_publish_sends_every_invitation_at_once(sign_in, live):
-    tender = live.draft(**_docs(live))
+    tender = live.draft()
     client = sign_in(live.officer)
     response = client.post(f"/tenders/{tender.id}/publish", follow_redirects=True)
     assert "已发布" in response.get_data(as_text=True)
@@ -164,8 +143,8 @@ def test_publish_sends_every_invitation_at_once(sign_in, live):
 
 
 def test_a_late_clarification_that_affects_bids_moves_the_deadline(sign_in, builder):
-    b = _start(builder, 10)  # published 10 days ago: the day-22 deadline is 12 days away
-    tender = b.published(**_docs(b))
+    b = builder.started(10)  # published 10 days ago: the day-22 deadline is 12 days away
+    tender = b.published()
     old = tender.bid_deadline
     client = sign_in(b.officer)
     response = client.post(f"/tenders/{tender.id}/clarifications", data={
@@ -180,8 +159,8 @@ def test_a_late_clarification_that_affects_bids_moves_the_deadline(sign_in, buil
 
 
 def test_a_clarification_that_does_not_affect_bids_keeps_the_deadline(sign_in, builder):
-    b = _start(builder, 10)
-    tender = b.published(**_docs(b))
+    b = builder.started(10)
+    tender = b.published()
     old = tender.bid_deadline
     client = sign_in(b.officer)
     response = client.post(f"/tenders/{tender.id}/clarifications",
@@ -191,7 +170,7 @@ def test_a_clarification_that_does_not_affect_bids_keeps_the_deadline(sign_in, b
 
 
 def test_an_empty_clarification_is_refused(sign_in, live):
-    tender = live.published(**_docs(live))
+    tender = live.published()
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/clarifications", data={"clarify-content": " "})
@@ -203,7 +182,7 @@ def test_an_empty_clarification_is_refused(sign_in, live):
 
 
 def test_opening_is_refused_before_the_opening_time(sign_in, live):
-    tender = live.with_bids(**_docs(live))
+    tender = live.with_bids()
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/open", follow_redirects=True)
@@ -214,7 +193,7 @@ def test_opening_is_refused_before_the_opening_time(sign_in, live):
 
 
 def test_opening_is_refused_with_fewer_than_three_bids_and_the_tender_can_then_fail(sign_in, past):
-    tender = past.with_bids(prices=(60_000_000, 64_000_000), **_docs(past))
+    tender = past.with_bids(prices=(60_000_000, 64_000_000))
     client = sign_in(past.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/open", follow_redirects=True)
@@ -230,7 +209,7 @@ def test_opening_is_refused_with_fewer_than_three_bids_and_the_tender_can_then_f
 
 
 def test_opening_reveals_the_bids_and_invalidates_those_over_budget(sign_in, past):
-    tender = past.with_bids(prices=(60_000_000, 64_000_000, 70_000_000, 85_000_000), **_docs(past))
+    tender = past.with_bids(prices=(60_000_000, 64_000_000, 70_000_000, 85_000_000))
     client = sign_in(past.officer)
     response = client.post(f"/tenders/{tender.id}/open", follow_redirects=True)
     html = response.get_data(as_text=True)
@@ -241,7 +220,7 @@ def test_opening_reveals_the_bids_and_invalidates_those_over_budget(sign_in, pas
 
 
 def test_qualification_needs_a_reason_to_invalidate_and_cannot_pass_an_over_budget_bid(sign_in, past):
-    tender = past.opened(prices=(60_000_000, 64_000_000, 70_000_000, 85_000_000), **_docs(past))
+    tender = past.opened(prices=(60_000_000, 64_000_000, 70_000_000, 85_000_000))
     client = sign_in(past.officer)
     bid = next(b for b in tender.bids if b.price_fen == 60_000_000)
     over = next(b for b in tender.bids if b.price_fen == 85_000_000)
@@ -276,7 +255,7 @@ def _committee(judges, chair):
 def test_an_unlawful_committee_is_refused_and_nothing_is_written(sign_in, past, factory, reps,
                                                                   experts, chair_is_rep, message):
     from procurement.accounts.roles import Role
-    tender = past.opened(**_docs(past))
+    tender = past.opened()
     representatives = [past.rep] + [factory.user(Role.JUDGE, org=past.office)
                                     for _ in range(reps - 1)]
     client = sign_in(past.officer)
@@ -289,7 +268,7 @@ def test_an_unlawful_committee_is_refused_and_nothing_is_written(sign_in, past, 
 
 
 def test_a_committee_without_a_chair_is_refused(sign_in, past):
-    tender = past.opened(**_docs(past))
+    tender = past.opened()
     client = sign_in(past.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/committee",
@@ -299,7 +278,7 @@ def test_a_committee_without_a_chair_is_refused(sign_in, past):
 
 
 def test_committee_qualification_and_start_of_evaluation(sign_in, past):
-    tender = past.opened(**_docs(past))
+    tender = past.opened()
     client = sign_in(past.officer)
     page = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
     assert "采购人代表" in page and "评审专家" in page  # each judge is labelled
@@ -320,7 +299,7 @@ def test_committee_qualification_and_start_of_evaluation(sign_in, past):
 
 
 def test_replacing_a_judge_voids_their_scores(sign_in, past):
-    tender = past.evaluating(**_docs(past))
+    tender = past.evaluating()
     round_ = evaluation.current_round(tender)
     past.declare_all(tender)
     leaving = next(m for m in evaluation.members(tender) if not m.is_chair and m.is_expert)
@@ -342,7 +321,7 @@ def test_replacing_a_judge_voids_their_scores(sign_in, past):
 
 
 def test_award_in_ranked_order(sign_in, past):
-    tender = past.reported(**_docs(past))
+    tender = past.reported()
     ranking = evaluation.final_ranking(tender)
     first, second = ranking[0].bid, ranking[1].bid
     client = sign_in(past.officer)
@@ -359,7 +338,7 @@ def test_award_in_ranked_order(sign_in, past):
 
 
 def test_answering_a_challenge_that_may_change_the_result_blocks_signing(sign_in, past):
-    tender = past.awarded(**_docs(past))
+    tender = past.awarded()
     loser = next(b for b in tender.submitted_bids if b.id != tender.awarded_bid_id)
     with clock.frozen(past.after_deadline(tender, hours=30)):
         challenge = award.file_challenge(past.agency_users[past.agencies.index(loser.agency)],
@@ -379,7 +358,7 @@ def test_answering_a_challenge_that_may_change_the_result_blocks_signing(sign_in
 
 
 def test_cancel_needs_a_reason(sign_in, live):
-    tender = live.draft(**_docs(live))
+    tender = live.draft()
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/cancel", data={"cancel-reason": ""})
@@ -390,7 +369,7 @@ def test_cancel_needs_a_reason(sign_in, live):
 
 
 def test_failing_before_the_deadline_is_refused(sign_in, live):
-    tender = live.published(**_docs(live), method=TenderMethod.OPEN)
+    tender = live.published(method=TenderMethod.OPEN)
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/fail", data={"fail-reason": "不想招了"},
@@ -402,7 +381,7 @@ def test_failing_before_the_deadline_is_refused(sign_in, live):
 def test_actions_on_another_office_tender_are_refused(sign_in, past, factory):
     from procurement.accounts.roles import Role
     from procurement.orgs.models import OrgKind
-    tender = past.opened(**_docs(past))
+    tender = past.opened()
     stranger = factory.user(Role.TENDER_OFFICER, org=factory.org(OrgKind.STREET_OFFICE))
     client = sign_in(stranger)
     bid = tender.bids[0]

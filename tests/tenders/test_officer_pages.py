@@ -13,55 +13,18 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from conftest import PASSWORD, row_counts
+from conftest import row_counts
 from procurement.accounts.roles import Role
 from procurement.audit.models import AuditEntry
-from procurement.core.calendar import SHANGHAI, now_utc
+from procurement.core.calendar import SHANGHAI
 from procurement.extensions import db as _db
 from procurement.orgs.models import OrgKind
 from procurement.tenders.models import Criterion, Tender
 from procurement.tenders.states import CriterionKind, TenderMethod, TenderState
-from tender_builder import PDF, Upload
+from tender_builder import AGENCY_NAMES as NAMES, PDF, Upload
 
-NAMES = ("甲禾社工服务中心", "乙木社工服务中心", "丙火社工服务中心", "丁土社工服务中心",
-         "戊金社工服务中心", "己水社工服务中心")
 PRICES = (60_000_000, 64_000_000, 70_000_000, 75_000_000)
 PRICE_TEXTS = ("600,000.00", "640,000.00", "700,000.00", "750,000.00")
-
-
-def _start(builder, days_ago: float):
-    builder.start = (now_utc().astimezone(SHANGHAI) - timedelta(days=days_ago)).replace(
-        second=0, microsecond=0)
-    for agency, name in zip(builder.agencies, NAMES):
-        agency.name = name
-    _db.session.flush()
-    return builder
-
-
-def _docs(builder) -> dict:
-    # 21 days of documents: at least 5 working days whatever holidays fall in them.
-    return {"documents_until": (builder.start + timedelta(days=21)).date()}
-
-
-@pytest.fixture
-def live(builder):
-    return _start(builder, 0)
-
-
-@pytest.fixture
-def past(builder):
-    return _start(builder, 30)
-
-
-@pytest.fixture
-def sign_in(app):
-    """A fresh signed-in client per user, so several users can be compared in one test."""
-    def do(user):
-        client = app.test_client()
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302 and "/login" not in response.headers["Location"]
-        return client
-    return do
 
 
 def _counts():
@@ -160,7 +123,7 @@ def test_communities_of_another_street_office_are_refused(sign_in, live, factory
 
 
 def test_officer_edits_a_draft_and_the_form_shows_its_saved_values(sign_in, live, db):
-    tender = live.draft(**_docs(live))
+    tender = live.draft()
     client = sign_in(live.officer)
     html = client.get(f"/tenders/{tender.id}/edit").get_data(as_text=True)
     assert 'value="800000.00"' in html and 'value="40"' in html and 'value="0.80"' in html
@@ -172,7 +135,7 @@ def test_officer_edits_a_draft_and_the_form_shows_its_saved_values(sign_in, live
 
 
 def test_a_published_tender_cannot_be_edited(sign_in, live, db):
-    tender = live.published(**_docs(live))
+    tender = live.published()
     client = sign_in(live.officer)
     before = _counts()
     response = client.post(f"/tenders/{tender.id}/edit", data=_form(live, title="偷偷改"),
@@ -186,8 +149,8 @@ def test_a_published_tender_cannot_be_edited(sign_in, live, db):
 
 
 def test_the_list_shows_the_office_its_own_tenders_and_filters_them(sign_in, live, factory, db):
-    mine = live.draft(**_docs(live), title="本街道项目")
-    published = live.published(**_docs(live), title="本街道已发布项目")
+    mine = live.draft(title="本街道项目")
+    published = live.published(title="本街道已发布项目")
     other_office = factory.org(OrgKind.STREET_OFFICE)
     other = factory.user(Role.TENDER_OFFICER, org=other_office)
     client = sign_in(live.officer)
@@ -203,8 +166,8 @@ def test_the_list_shows_the_office_its_own_tenders_and_filters_them(sign_in, liv
 
 
 def test_a_contract_manager_sees_only_published_tenders_of_the_office(sign_in, live):
-    draft = live.draft(**_docs(live), title="草稿项目")
-    published = live.published(**_docs(live), title="发布项目")
+    draft = live.draft(title="草稿项目")
+    published = live.published(title="发布项目")
     client = sign_in(live.witnesses[0])  # a contract manager of the office
     html = client.get("/tenders/").get_data(as_text=True)
     assert published.number in html and draft.number not in html
@@ -219,7 +182,7 @@ def _sheet(response):
 
 
 def test_export_shows_bid_counts_but_never_prices_before_the_award(sign_in, past, db):
-    tender = past.opened(**_docs(past))
+    tender = past.opened()
     client = sign_in(past.officer)
     headers, rows = _sheet(client.get("/tenders/export.xlsx"))
     assert headers[-3:] == ("投标数", "中标人", "中标金额（元）")
@@ -231,7 +194,7 @@ def test_export_shows_bid_counts_but_never_prices_before_the_award(sign_in, past
 
 
 def test_export_shows_only_the_winner_and_winning_price_after_the_award(sign_in, past, db):
-    tender = past.awarded(**_docs(past))
+    tender = past.awarded()
     client = sign_in(past.officer)
     _, rows = _sheet(client.get(f"/tenders/export.xlsx?q={tender.number}"))
     assert len(rows) == 1
@@ -245,7 +208,7 @@ def test_export_shows_only_the_winner_and_winning_price_after_the_award(sign_in,
 
 
 def test_agency_admin_and_another_office_are_refused(sign_in, live, factory):
-    tender = live.published(**_docs(live))
+    tender = live.published()
     other_office = factory.org(OrgKind.STREET_OFFICE)
     for user in (live.agency_users[0], factory.user(Role.ADMIN, org=live.office)):
         client = sign_in(user)
@@ -266,7 +229,7 @@ def test_agency_admin_and_another_office_are_refused(sign_in, live, factory):
 
 
 def test_leader_and_auditor_read_but_cannot_act(sign_in, live, factory):
-    tender = live.draft(**_docs(live))
+    tender = live.draft()
     readers = [factory.user(Role.LEADER, org=live.office),
                factory.user(Role.AUDITOR, org=factory.org(OrgKind.GOVERNMENT))]
     for user in readers:
@@ -283,7 +246,7 @@ def test_leader_and_auditor_read_but_cannot_act(sign_in, live, factory):
 
 
 def _sealed_tender(live):
-    tender = live.published(**_docs(live), method=TenderMethod.OPEN)
+    tender = live.published(method=TenderMethod.OPEN)
     for index, price in enumerate(PRICES):
         live.bid(tender, index, price, days=0,
                  uploads=[Upload(f"绝密方案{index}.pdf", PDF)] if index == 0 else ())
@@ -309,7 +272,7 @@ def test_before_opening_the_page_shows_only_how_many_bids_stand(sign_in, live, f
 
 
 def test_after_opening_the_officer_sees_the_opening_record(sign_in, past):
-    tender = past.opened(**_docs(past))
+    tender = past.opened()
     client = sign_in(past.officer)
     html = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
     for name, price in zip(NAMES, PRICE_TEXTS):
@@ -318,12 +281,11 @@ def test_after_opening_the_officer_sees_the_opening_record(sign_in, past):
 
 
 def test_evaluation_report_pdf_is_only_for_opened_tenders(sign_in, live):
-    pytest.importorskip("procurement.tenders.report")
     sealed = _sealed_tender(live)
     client = sign_in(live.officer)
     assert client.get(f"/tenders/{sealed.id}/report.pdf").status_code == 403
-    past = _start(live, 30)
-    tender = past.awarded(**_docs(past))
+    past = live.started(30)
+    tender = past.awarded()
     response = client.get(f"/tenders/{tender.id}/report.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
@@ -332,7 +294,7 @@ def test_evaluation_report_pdf_is_only_for_opened_tenders(sign_in, live):
 
 
 def test_tender_documents_are_downloaded_by_those_who_may_see_the_tender(sign_in, live, factory):
-    tender = live.draft(invite=3, **_docs(live))
+    tender = live.draft(invite=3)
     client = sign_in(live.officer)
     response = client.post(f"/tenders/{tender.id}/documents",
                            data={"document-files": (io.BytesIO(PDF), "招标文件.pdf")})
