@@ -107,7 +107,7 @@ def _register_cli(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from procurement.audit.labels import action_label, object_label
     from procurement.core.calendar import to_local
-    from procurement.core.money import format_fen, format_yuan
+    from procurement.core.money import format_fen, format_yuan, from_fen, in_words
     from procurement.core.permissions import is_allowed
     from procurement.navigation import navigation
 
@@ -117,6 +117,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(format_fen, "fen")
     app.add_template_filter(format_yuan, "yuan")
+    app.add_template_filter(lambda fen: in_words(from_fen(fen)), "fen_words")
     app.add_template_filter(action_label, "action_label")
     app.add_template_filter(object_label, "object_label")
 

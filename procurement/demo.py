@@ -7,10 +7,13 @@ real services with the business clock frozen at each moment: an invited tender f
 深圳慈善公益网 and an answered challenge; and a training tender that failed (废标) for want
 of bidders. Every step is checked by the same rules and audited like a real one.
 """
+import functools
+import io
 from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
@@ -205,6 +208,42 @@ def _communities(street_office: Organisation) -> list[Community]:
         Community.street_office_id == street_office.id).order_by(Community.name)))
 
 
+@functools.cache
+def _invitation_pdf(tender_id: int) -> bytes:
+    # Rendered once per process: the demo is loaded by many tests.
+    from procurement.documents.pdf import render_pdf
+
+    tender = db.session.get(Tender, tender_id)
+    return render_pdf("pdf/tender_invitation.html", tender=tender, title="投标邀请书")
+
+
+def _pdf_with_text(text: str) -> bytes:
+    """A one-page PDF (ASCII text), standing in for an agency's scanned certificates."""
+    stream = f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>stream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def _upload(name: str, data: bytes) -> FileStorage:
+    return FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/pdf")
+
+
 def _lingyuan_tender() -> Tender:
     """The 2016 invited tender, step by step, each at its moment."""
     usernames = ["zhaobiao", *JUDGES, *(b[0] for b in LINGYUAN_BIDS)]
@@ -227,16 +266,21 @@ def _lingyuan_tender() -> Tender:
             large_impact=False, tie_break="technical", score_combination="mean",
             low_price_ratio=Decimal("0.80"), criteria=list(LINGYUAN_CRITERIA))
         services.invite(officer, tender, [a.id for a in agencies])
+        services.attach_document(officer, tender, _upload("招标文件（投标邀请书及评分办法）.pdf",
+                                                          _invitation_pdf(tender.id)))
         services.publish(officer, tender)
 
     for username, agency, moment, price, proposal in LINGYUAN_BIDS:
         with clock.frozen(moment):
+            certificate = _upload("资格证明文件.pdf", _pdf_with_text(f"Qualification: {username}"))
             bidding.submit_bid(users[username], tender, orgs[agency], price_fen=price * 100,
-                               proposal=proposal)
+                               proposal=proposal, uploads=[certificate])
     username, agency, moment, price, proposal = LINGYUAN_REPLACEMENT
     with clock.frozen(moment):
+        # A replaced bid brings its files again: the sealed envelope is swapped whole.
+        certificate = _upload("资格证明文件.pdf", _pdf_with_text(f"Qualification: {username} v2"))
         bidding.submit_bid(users[username], tender, orgs[agency], price_fen=price * 100,
-                           proposal=proposal)
+                           proposal=proposal, uploads=[certificate])
 
     judges = [users[j] for j in JUDGES]
     with clock.frozen(at(3, 28, 16, 0)):

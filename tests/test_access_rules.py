@@ -54,6 +54,8 @@ EXPECTED = {
     "tenders.report_pdf": {Role.TENDER_OFFICER, Role.LEADER, AUD},
     "tenders.download_document": {Role.TENDER_OFFICER, Role.LEADER, AUD, Role.CONTRACT_MANAGER,
                                   Role.AGENCY_STAFF, Role.JUDGE},
+    "tenders.invitation_pdf":    {Role.TENDER_OFFICER, Role.LEADER, AUD, Role.CONTRACT_MANAGER,
+                               Role.AGENCY_STAFF, Role.JUDGE},
     "tenders.create": {Role.TENDER_OFFICER},
     "tenders.edit": {Role.TENDER_OFFICER},
     "tenders.upload_document": {Role.TENDER_OFFICER},
@@ -101,7 +103,7 @@ READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.ex
              "audit.export"}
 # tenders (street office side): leaders, auditors and contract managers only read.
 READ_ONLY |= {"tenders.index", "tenders.export", "tenders.show", "tenders.report_pdf",
-              "tenders.download_document"}
+              "tenders.download_document", "tenders.invitation_pdf"}
 
 
 def test_every_endpoint_declares_an_access_rule(app):

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from conftest import row_counts
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.audit import verify_chain
@@ -14,12 +15,12 @@ from procurement.core.calendar import is_working_day
 from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINING_TENDER,
                               load_demo)
 from procurement.documents.models import StoredFile
-from procurement.extensions import db as _db
 from procurement.orgs.models import Community, OrgKind, Organisation
 from procurement.tenders import award, evaluation, rules
 from procurement.tenders.evaluation_models import (CommitteeMember, Declaration, EvaluationRound,
                                                    RoundEntry, Score, ScoreCorrection, ScoreSheet)
-from procurement.tenders.models import Bid, Challenge, Criterion, Invitation, Tender
+from procurement.tenders.models import (Bid, BidFile, Challenge, Criterion, Invitation, Tender,
+                                        TenderDocument)
 from procurement.tenders.states import (ChallengeState, LowPriceDecision, SheetState,
                                         TenderMethod, TenderState)
 
@@ -77,10 +78,6 @@ def test_demo_adds_the_tenders_to_a_database_that_has_only_the_older_demo(demo, 
     assert load_demo() is False
 
 
-def row_counts(*models):
-    return tuple(_db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in models)
-
-
 def _delete_tenders(db):
     tender_ids = sa.select(Tender.id)
     sheets = sa.select(ScoreSheet.id)
@@ -89,7 +86,8 @@ def _delete_tenders(db):
             sa.delete(ScoreCorrection), sa.delete(Score).where(Score.sheet_id.in_(sheets)),
             sa.delete(ScoreSheet), sa.delete(RoundEntry), sa.delete(EvaluationRound),
             sa.delete(Declaration), sa.delete(CommitteeMember), sa.delete(Challenge),
-            sa.delete(Bid), sa.delete(Invitation), sa.delete(Criterion),
+            sa.delete(BidFile), sa.delete(Bid), sa.delete(Invitation), sa.delete(Criterion),
+            sa.delete(TenderDocument),
             sa.text("DELETE FROM tender_communities"), sa.text("DELETE FROM tender_pool_draws"),
             sa.delete(Tender).where(Tender.id.in_(tender_ids))):
         db.session.execute(statement)
@@ -112,6 +110,16 @@ def test_lingyuan_tender_is_an_invited_tender_of_six_agencies_for_the_two_commun
         "投标报价": "price"}
     assert t.price_criterion.weight * 100 == 30
     assert t.published_at.year == 2016
+
+
+def test_lingyuan_tender_documents_and_bid_files_are_stored_pdfs(demo, db, app):
+    from pathlib import Path
+    t = tender(db, LINGYUAN_TENDER)
+    files = [d.file for d in t.documents] + [f.file for b in t.bids for f in b.current_files]
+    assert len(t.documents) == 1 and len(files) == 7
+    for stored in files:
+        data = (Path(app.config["UPLOAD_DIR"]) / stored.stored_name).read_bytes()
+        assert data.startswith(b"%PDF-") and len(data) == stored.size
 
 
 def test_lingyuan_bids_are_within_budget_with_one_invalid_and_one_low_price_explained(demo, db):

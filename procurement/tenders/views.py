@@ -212,6 +212,23 @@ def download_document(tender_id: int, document_id: int):
     return storage.send(document.file)
 
 
+@bp.route("/<int:tender_id>/invitation.pdf")
+@allow(Role.TENDER_OFFICER, read_only=DOCUMENT_READERS)
+def invitation_pdf(tender_id: int):
+    """The tender notice or invitation to bid (招标公告/投标邀请书), to print, sign and send:
+    the tender's own facts only, never anything of a bid."""
+    from procurement.documents.pdf import pdf_response
+
+    tender = load(tender_id)
+    require(can_view_tender(current_user, tender))
+    return pdf_response("pdf/tender_invitation.html", f"{invitation_title(tender)}-{tender.number}.pdf",
+                        tender=tender, title=invitation_title(tender))
+
+
+def invitation_title(tender: Tender) -> str:
+    return _("投标邀请书") if tender.method is TenderMethod.INVITED else _("招标公告")
+
+
 @bp.route("/<int:tender_id>/report.pdf")
 @allow(Role.TENDER_OFFICER, read_only=[Role.LEADER, Role.AUDITOR])
 def report_pdf(tender_id: int):
