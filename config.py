@@ -45,6 +45,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024))
+    # One uploaded file (a bid's attachment, a tender document); the request limit above
+    # caps several files together.
+    MAX_UPLOAD_FILE_SIZE = int(os.environ.get("MAX_UPLOAD_FILE_SIZE", 10 * 1024 * 1024))
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True

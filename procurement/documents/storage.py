@@ -54,6 +54,12 @@ def clean_name(name: str | None) -> str:
     return name
 
 
+def readable_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(size // 1024, 1)} KB"
+
+
 def upload_dir() -> Path:
     path = Path(current_app.config["UPLOAD_DIR"])
     path.mkdir(parents=True, exist_ok=True)
@@ -86,7 +92,7 @@ def check(upload: FileStorage, *, extensions: tuple[str, ...] = DOCUMENT_EXTENSI
     if not data:
         raise DomainError(f"“{name}”是空文件。", field=field)
     if len(data) > limit:
-        raise DomainError(f"“{name}”超过 {limit // (1024 * 1024)} MB 的上限。", field=field)
+        raise DomainError(f"“{name}”超过 {readable_size(limit)} 的上限。", field=field)
     if kind.magic and not data.startswith(kind.magic):
         raise DomainError(f"“{name}”的内容与扩展名 .{extension} 不符。", field=field)
     return CheckedFile(name, kind, data)

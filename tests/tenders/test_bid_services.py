@@ -89,14 +89,11 @@ def test_bid_uploads_are_checked_and_a_refusal_writes_nothing(builder, name, dat
     assert row_counts(Bid, BidFile, AuditEntry) == before
 
 
-def test_oversized_upload_is_refused(builder, app):
+def test_oversized_upload_is_refused(builder, app, monkeypatch):
     tender = builder.published()
-    app.config["MAX_UPLOAD_FILE_SIZE"] = 1024
-    try:
-        with pytest.raises(DomainError, match="超过"):
-            builder.bid(tender, 0, 60_000_000, uploads=[Upload("大.pdf", PDF + b"0" * 2000)])
-    finally:
-        del app.config["MAX_UPLOAD_FILE_SIZE"]
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_FILE_SIZE", 1024)
+    with pytest.raises(DomainError, match="超过"):
+        builder.bid(tender, 0, 60_000_000, uploads=[Upload("大.pdf", PDF + b"0" * 2000)])
 
 
 def test_path_parts_in_a_file_name_are_dropped(builder):
