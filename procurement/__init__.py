@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.accounts.views import bp as accounts_bp
     from procurement.audit.views import bp as audit_bp
     from procurement.home.views import bp as home_bp
+    from procurement.contracts.views import bp as contracts_bp
     from procurement.orgs.views import bp as orgs_bp
     from procurement.tenders.bid_views import bp as bidding_bp
     from procurement.tenders.judge_views import bp as judging_bp
@@ -94,7 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.tenders.views import bp as tenders_bp
 
     for blueprint in (home_bp, accounts_bp, users_bp, orgs_bp, audit_bp, tenders_bp, bidding_bp,
-                      judging_bp, notices_bp):
+                      judging_bp, notices_bp, contracts_bp):
         app.register_blueprint(blueprint)
 
 

@@ -10,3 +10,6 @@ from procurement.tenders.evaluation_models import (CommitteeMember, Declaration,
 from procurement.tenders.models import (Bid, BidFile, Challenge, Clarification,  # noqa: F401
                                         Criterion, Invitation, PoolDraw, Tender,
                                         TenderDocument)
+from procurement.contracts.models import (Agreement, AgreementCommunity,  # noqa: F401
+                                          AgreementParty, Amendment, BudgetLine, Cooperation,
+                                          Signature, SpecialAgreement, SubContract)

@@ -192,6 +192,14 @@ def builder(factory):
 
 
 @pytest.fixture
+def contracts(factory, builder):
+    """Cooperations and agreements (tests/contracts/contract_builder.py)."""
+    from contracts.contract_builder import ContractBuilder
+
+    return ContractBuilder(factory, builder)
+
+
+@pytest.fixture
 def live(builder):
     """Tenders still open for bids by the real clock (pages are not on the frozen clock)."""
     return builder.started(0)

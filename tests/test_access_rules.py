@@ -85,6 +85,9 @@ EXPECTED = {
     # --- public notices ---
     "notices.index": PUBLIC,
     "notices.show": PUBLIC,
+    # --- contracts (views) ---
+    # --- contracts (amendments and special agreements) ---
+    # --- contracts (public notices and PDF) ---
     # --- judging (committee side) ---
     "judging.index": {Role.JUDGE},
     "judging.show": {Role.JUDGE},

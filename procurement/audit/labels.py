@@ -46,6 +46,20 @@ ACTION_LABELS = {
     "round.close": "结束评分轮次",
     "challenge.file": "提出质疑",
     "challenge.answer": "答复质疑",
+    "cooperation.create": "建立合作",
+    "cooperation.activate": "合作生效",
+    "cooperation.terminate": "终止合作",
+    "cooperation.end": "合作期满",
+    "agreement.create": "起草年度协议",
+    "agreement.update": "修改年度协议",
+    "agreement.sign": "签署年度协议",
+    "agreement.amend": "按变更修改年度协议",
+    "amendment.create": "起草变更",
+    "amendment.sign": "签署变更",
+    "amendment.cancel": "作废变更",
+    "special.create": "起草专项服务合作协议",
+    "special.sign": "签署专项服务合作协议",
+    "special.cancel": "作废专项服务合作协议",
 }
 
 OBJECT_LABELS = {
@@ -56,6 +70,10 @@ OBJECT_LABELS = {
     "tenders": "招标项目",
     "bids": "投标文件",
     "tender_challenges": "质疑",
+    "cooperations": "合作",
+    "agreements": "年度协议",
+    "amendments": "变更",
+    "special_agreements": "专项服务合作协议",
 }
 
 
