@@ -2,6 +2,7 @@
 when TEST_DATABASE_URL is set), each test inside a transaction that is rolled back."""
 import contextvars
 import os
+import threading
 import uuid
 from itertools import count
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from config import TestConfig, database_url
 from procurement import create_app
 from procurement.accounts.roles import ROLE_ORG_KINDS, Role
+from procurement.core.errors import DomainError
 from procurement.extensions import db as _db
 from procurement.extensions import limiter
 
@@ -131,6 +133,36 @@ def committed_app(db, monkeypatch, tmp_path):
             _db.session.remove()
             _db.engine.dispose()
         drop()
+
+
+def at_once(app, work, n=12) -> list[str]:
+    """Run work(i) in n threads released together, each in its own app context and
+    transaction; returns 'ok', a refusal message, or 'error: …' per thread."""
+    barrier = threading.Barrier(n)
+    results = []
+
+    def worker(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                work(i)
+                _db.session.commit()
+                results.append("ok")
+            except DomainError as exc:
+                _db.session.rollback()
+                results.append(exc.message)
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                _db.session.rollback()
+                results.append(f"error: {exc!r}")
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
 
 
 @pytest.fixture

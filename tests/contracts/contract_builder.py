@@ -3,7 +3,7 @@ services. Import with `from contract_builder import ContractBuilder`; fixture `c
 from datetime import date, timedelta
 
 from procurement.accounts.roles import Role
-from procurement.contracts import changes, services, signing
+from procurement.contracts import changes, services
 from procurement.contracts.states import BudgetCategory
 from procurement.core import clock
 from procurement.orgs.models import OrgKind

@@ -1,16 +1,14 @@
 """Many people clicking at once (PostgreSQL): one opening, one award, one bid per agency,
 and an audit chain that still verifies."""
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from conftest import Factory
+from conftest import Factory, at_once
 from procurement.accounts.models import User
 from procurement.audit.models import AuditEntry
 from procurement.audit.services import verify_chain
 from procurement.core.calendar import now_utc
-from procurement.core.errors import DomainError
 from procurement.extensions import db
 from procurement.tenders import award, bidding, evaluation
 from procurement.tenders.models import Bid, Tender
@@ -18,36 +16,6 @@ from procurement.tenders.states import TenderState
 from tender_builder import TenderBuilder
 
 THREADS = 12
-
-
-def at_once(app, work, n=THREADS) -> list[str]:
-    """Run work(i) in n threads released together, each in its own app context and
-    transaction; returns 'ok', a refusal message, or 'error: …' per thread."""
-    barrier = threading.Barrier(n)
-    results = []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                work(i)
-                db.session.commit()
-                results.append("ok")
-            except DomainError as exc:
-                db.session.rollback()
-                results.append(exc.message)
-            except Exception as exc:  # noqa: BLE001 - the test reports it
-                db.session.rollback()
-                results.append(f"error: {exc!r}")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def built(app, days_ago: float, stage: str):
