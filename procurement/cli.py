@@ -10,6 +10,7 @@ from procurement.extensions import db
 
 audit_cli = AppGroup("audit", help="审计日志")
 users_cli = AppGroup("users", help="用户账号")
+contracts_cli = AppGroup("contracts", help="合同")
 
 
 @audit_cli.command("verify")
@@ -72,7 +73,22 @@ def demo_command():
     click.echo("已载入灵源街道演示数据。" if created else "演示数据已存在，跳过。")
 
 
+@contracts_cli.command("close-expired")
+def close_expired():
+    """把最后一天已过的合作标记为期满（可每日定时运行）。"""
+    from procurement.contracts.models import Cooperation
+    from procurement.contracts.services import end_if_expired
+    from procurement.contracts.states import CooperationState
+
+    ended = [c.number for c in db.session.scalars(
+        sa.select(Cooperation).where(Cooperation.state == CooperationState.ACTIVE))
+        if end_if_expired(None, c)]
+    db.session.commit()
+    click.echo(f"期满的合作：{'、'.join(ended)}" if ended else "没有到期的合作。")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(contracts_cli)
     app.cli.add_command(demo_command)

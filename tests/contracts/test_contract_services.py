@@ -333,3 +333,13 @@ def test_the_cooperation_ends_after_its_last_day(contracts):
     with clock.frozen(after):
         assert services.end_if_expired(None, coop)
     assert coop.state is CooperationState.ENDED
+
+
+def test_the_daily_command_closes_cooperations_past_their_last_day(contracts, app):
+    contracts.tenders.started(800)  # a tender of two years ago, so its one-year term is over
+    coop = contracts.in_force(years=1, justification=None)
+    result = app.test_cli_runner().invoke(args=["contracts", "close-expired"])
+    assert result.exit_code == 0 and coop.number in result.output
+    assert coop.state is CooperationState.ENDED
+    again = app.test_cli_runner().invoke(args=["contracts", "close-expired"])
+    assert "没有到期的合作" in again.output
