@@ -39,6 +39,11 @@ def propose_amendment(actor, agreement: Agreement, *, reason: str, end_date: dat
     for row in agreement.communities:
         name = row.community.name
         lines = budget.get(row.community_id, {})
+        known = {line.category for line in agreement.budget_lines
+                 if line.community_id == row.community_id}
+        if set(lines) - known:
+            raise DomainError(f"{name}的预算科目不在协议中，请通过协议的预算科目调整。",
+                              field="budget")
         amount = amounts.get(row.community_id, row.amount_fen)
         rules.check_budget(name, amount, lines)
         if amount != row.amount_fen:
@@ -98,7 +103,8 @@ def sign_amendment(actor, amendment: Amendment, shown_hash: str):
     return signature
 
 
-def cancel(actor, document: Amendment | SpecialAgreement, reason: str) -> None:
+def cancel(actor, document: Amendment | SpecialAgreement, reason: str
+           ) -> Amendment | SpecialAgreement:
     """An amendment or special agreement not yet in force can be withdrawn (作废)."""
     reason = (reason or "").strip()
     if not reason:
@@ -107,6 +113,7 @@ def cancel(actor, document: Amendment | SpecialAgreement, reason: str) -> None:
     db.session.flush()
     record(actor, f"{document.kind.value}.cancel", document, None, {"reason": reason},
            label=str(document))
+    return document
 
 
 def create_special(actor, agreement: Agreement, *, title: str, content: str,
