@@ -10,9 +10,9 @@ from procurement.audit import record, snapshot
 from procurement.contracts import defaults, rules, signing
 from procurement.contracts.models import (Agreement, AgreementCommunity, AgreementParty,
                                           BudgetLine, Cooperation, SubContract)
-from procurement.contracts.states import (COOPERATION, BudgetCategory, CooperationState,
-                                          DocumentState, EvaluationSource, Grade, PartyRole,
-                                          SubContractKind)
+from procurement.contracts.states import (COOPERATION, DOCUMENT, EDITABLE, BudgetCategory,
+                                          CooperationState, DocumentState, EvaluationSource,
+                                          Grade, PartyRole, SubContractKind)
 from procurement.core import clock
 from procurement.core.errors import DomainError
 from procurement.core.money import split_evenly
@@ -124,7 +124,13 @@ def _new_agreement(actor, cooperation: Cooperation, *, year_no: int, start_date:
     return agreement
 
 
+def _require_open(cooperation: Cooperation, action: str) -> None:
+    if cooperation.state in (CooperationState.ENDED, CooperationState.TERMINATED):
+        raise DomainError(f"合作{cooperation.state.label}，协议不能再{action}。")
+
+
 def _edit(actor, agreement: Agreement, apply) -> Agreement:
+    _require_open(agreement.cooperation, "修改")
     before = agreement_snapshot(agreement)
     signing.DOCUMENT.require_in(agreement, signing.EDITABLE, "修改（已生效的协议只能通过变更修改）")
     apply()
@@ -228,6 +234,7 @@ def first_agreement_block(agreement: Agreement) -> str | None:
 
 
 def sign_agreement(actor, agreement: Agreement, shown_hash: str):
+    _require_open(agreement.cooperation, "签署")
     was_draft = agreement.cooperation.state is CooperationState.DRAFT
     signature = signing.sign(actor, agreement, shown_hash=shown_hash,
                              gate=lambda: first_agreement_block(agreement) or renewal_block(agreement))
@@ -263,9 +270,16 @@ def terminate(actor, cooperation: Cooperation, reason: str) -> Cooperation:
     before = snapshot(cooperation, *COOPERATION_FIELDS)
     COOPERATION.move(cooperation, CooperationState.TERMINATED, "终止")
     cooperation.end_reason, cooperation.ended_at = reason[:2000], clock.now()
+    # Whatever was still being drafted or signed dies with the cooperation.
+    pending = [a for a in cooperation.agreements if a.state in EDITABLE]
+    pending += [m for a in cooperation.agreements for m in a.amendments if m.state in EDITABLE]
+    pending += [s for s in cooperation.specials if s.state in EDITABLE]
+    for document in pending:
+        DOCUMENT.move(document, DocumentState.CANCELLED, "随合作终止作废")
     db.session.flush()
     record(actor, "cooperation.terminate", cooperation, before,
-           snapshot(cooperation, *COOPERATION_FIELDS) | {"reason": reason})
+           snapshot(cooperation, *COOPERATION_FIELDS)
+           | {"reason": reason, "cancelled": [str(d) for d in pending]})
     return cooperation
 
 

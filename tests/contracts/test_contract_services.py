@@ -343,3 +343,17 @@ def test_the_daily_command_closes_cooperations_past_their_last_day(contracts, ap
     assert coop.state is CooperationState.ENDED
     again = app.test_cli_runner().invoke(args=["contracts", "close-expired"])
     assert "没有到期的合作" in again.output
+
+
+def test_termination_cancels_what_was_being_signed_and_nothing_more_can_be_signed(contracts):
+    coop = contracts.in_force()
+    first = coop.agreements[0]
+    amendment = amend_training(contracts, first)
+    second = services.draft_renewal(contracts.manager, first)
+    services.terminate(contracts.manager, coop, "财政资金调整")
+    assert amendment.state is DocumentState.CANCELLED and second.state is DocumentState.CANCELLED
+    assert first.state is DocumentState.IN_FORCE  # a signed year stays what it was
+    with pytest.raises(DomainError):
+        services.update_duties(contracts.manager, second, {p.org_id: "x" for p in second.parties})
+    with clock.frozen(contracts.when(coop.tender, 300)), pytest.raises(DomainError):
+        services.sign_agreement(contracts.leader, second, second.content_hash)
