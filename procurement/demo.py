@@ -6,10 +6,16 @@ real services with the business clock frozen at each moment: an invited tender f
 灵水, six invited agencies, a five-judge committee scoring over two rounds, the award to
 深圳慈善公益网 and an answered challenge; and a training tender that failed (废标) for want
 of bidders. Every step is checked by the same rules and audited like a real one.
+
+The award then becomes the Lingyuan cooperation (合作三年，一年一签): the first annual
+agreement with its master contract and six sub-contracts, 400,000 yuan per community with
+its budget lines, signed by the street office, both residents' committees, the university
+and the agency before the 30-day deadline; an amendment moving money between budget lines
+and a special-service agreement after typhoon Meranti, each signed by every party.
 """
 import functools
 import io
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -18,6 +24,10 @@ from werkzeug.datastructures import FileStorage
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.accounts.services import create_user
+from procurement.contracts import changes as contract_changes
+from procurement.contracts import services as contracts
+from procurement.contracts.models import Agreement, Cooperation
+from procurement.contracts.states import BudgetCategory
 from procurement.core import clock
 from procurement.core.calendar import SHANGHAI
 from procurement.extensions import db
@@ -70,6 +80,9 @@ def load_demo() -> bool:
     created = _load_organisations_and_users()
     if not _tender_exists(LINGYUAN_TENDER):
         _lingyuan_tender()
+        created = True
+    if not _cooperation_exists(LINGYUAN_TENDER):
+        _lingyuan_cooperation()
         created = True
     if not _tender_exists(TRAINING_TENDER):
         _failed_training_tender()
@@ -431,3 +444,116 @@ def _failed_training_tender() -> Tender:
         services.fail(officer, tender, TRAINING_FAILURE)
     db.session.flush()
     return tender
+
+
+# --- the Lingyuan cooperation (2016-05 .. 2019-04) --------------------------------------
+
+UNIVERSITY = "厦门大学公共事务学院"
+COOPERATION_TERM = (date(2016, 5, 1), date(2019, 4, 30))
+COOPERATION_JUSTIFICATION = (
+    "社区社会工作服务需要长期驻点、与居民建立稳定的信任关系，频繁更换服务机构将中断服务；"
+    "服务经费已列入街道三年财政预算，资金有保障。按照“合作三年、一年一签”的方式，"
+    "每年根据评估结果续签年度协议（102号令第二十四条）。")
+AMOUNT_PER_COMMUNITY = 400_000  # yuan per community per year
+# Each community's first-year budget, in yuan; it adds up to AMOUNT_PER_COMMUNITY.
+FIRST_YEAR_BUDGET = {
+    BudgetCategory.WAGES: 280_000,
+    BudgetCategory.TAX: 24_000,
+    BudgetCategory.SUPERVISION: 20_000,
+    BudgetCategory.MANAGEMENT: 20_000,
+    BudgetCategory.TRAINING: 16_000,
+    BudgetCategory.ACTIVITIES: 32_000,
+    BudgetCategory.EVALUATION: 8_000,
+}
+# Who signs for each party, and when (award notice 2016-03-31: due 2016-04-30).
+CONTRACT_CREATED = at(4, 14, 9, 30)  # the day after the challenge window closed
+AGREEMENT_SIGNATURES = [
+    ("cishan", at(4, 18, 10, 0)),
+    ("xiada", at(4, 19, 15, 0)),
+    ("linkou", at(4, 20, 9, 30)),
+    ("lingshui", at(4, 20, 10, 30)),
+    ("lingdao", at(4, 22, 16, 0)),
+]
+AMENDMENT = ("林口社区", BudgetCategory.ACTIVITIES, BudgetCategory.TRAINING, 6_000,
+             "林口社区外来务工人员较多，社区骨干和志愿者的培训需求超出年初预期；"
+             "下半年部分大型社区活动改为小组活动，活动费有结余。经四方协商，"
+             "将林口社区活动费 6,000 元调整至培训费，年度总金额不变。")
+AMENDMENT_PROPOSED = at(10, 10, 10, 0)
+AMENDMENT_SIGNATURES = [("cishan", at(10, 11, 9, 30)), ("xiada", at(10, 11, 14, 0)),
+                        ("linkou", at(10, 12, 9, 0)), ("lingshui", at(10, 12, 10, 0)),
+                        ("lingdao", at(10, 13, 16, 0))]
+SPECIAL = dict(
+    title="2016年台风“莫兰蒂”灾后入户排查",
+    content="2016年9月15日第14号台风“莫兰蒂”正面袭击闽南。受上级部门委托，承包方组织社工和"
+            "网格员对林口、灵水两社区开展灾后入户排查：逐户核查房屋受损、人员伤病和生活困难"
+            "情况，建立受灾家庭台账；协助发放救灾物资，为独居老人、困境儿童等重点人群提供"
+            "心理疏导和生活援助；排查结果每周报街道办事处。",
+    start=date(2016, 9, 19), end=date(2016, 10, 31),
+    budget={BudgetCategory.WAGES: 18_000, BudgetCategory.TAX: 1_800,
+            BudgetCategory.SUPERVISION: 1_200, BudgetCategory.MANAGEMENT: 3_000,
+            BudgetCategory.ACTIVITIES: 6_000})  # yuan: 30,000 in all
+SPECIAL_CREATED = at(9, 18, 9, 0)  # a working Sunday after the Mid-Autumn holiday
+SPECIAL_SIGNATURES = [("cishan", at(9, 18, 11, 0)), ("xiada", at(9, 18, 14, 0)),
+                      ("linkou", at(9, 18, 15, 0)), ("lingshui", at(9, 18, 15, 30)),
+                      ("lingdao", at(9, 18, 17, 0))]
+CONTRACT_USERS = ["hetong", *(u for u, _ in AGREEMENT_SIGNATURES)]
+
+
+def _cooperation_exists(number: str) -> bool:
+    return db.session.execute(
+        sa.select(Cooperation.id).join(Tender, Cooperation.tender_id == Tender.id)
+        .where(Tender.number == number)).first() is not None
+
+
+def _fen(budget: dict[BudgetCategory, int]) -> dict[BudgetCategory, int]:
+    return {category: yuan * 100 for category, yuan in budget.items()}
+
+
+def _sign(sign, document, users, signatures) -> None:
+    for username, moment in signatures:
+        with clock.frozen(moment):
+            sign(users[username], document, document.content_hash)
+
+
+def _lingyuan_cooperation() -> Cooperation:
+    """The cooperation with 深圳慈善公益网, its first year signed by every party, one
+    amendment and one special-service agreement."""
+    users = _users(*CONTRACT_USERS)
+    manager = users["hetong"]
+    tender = db.session.scalar(sa.select(Tender).where(Tender.number == LINGYUAN_TENDER))
+    start, end = COOPERATION_TERM
+    with clock.frozen(CONTRACT_CREATED):
+        cooperation = contracts.create_cooperation(
+            manager, tender, university=_orgs()[UNIVERSITY], start_date=start, end_date=end,
+            justification=COOPERATION_JUSTIFICATION,
+            amount_per_community_fen=AMOUNT_PER_COMMUNITY * 100)
+        agreement: Agreement = cooperation.agreements[0]
+        ids = [c.community_id for c in agreement.communities]
+        contracts.update_terms(
+            manager, agreement, start_date=agreement.start_date, end_date=agreement.end_date,
+            amounts={cid: AMOUNT_PER_COMMUNITY * 100 for cid in ids},
+            budget={cid: _fen(FIRST_YEAR_BUDGET) for cid in ids})
+    _sign(contracts.sign_agreement, agreement, users, AGREEMENT_SIGNATURES)
+
+    with clock.frozen(SPECIAL_CREATED):
+        special = contract_changes.create_special(
+            manager, agreement, title=SPECIAL["title"], content=SPECIAL["content"],
+            budget=_fen(SPECIAL["budget"]), start_date=SPECIAL["start"],
+            end_date=SPECIAL["end"])
+    _sign(contract_changes.sign_special, special, users, SPECIAL_SIGNATURES)
+
+    name, source, target, yuan, reason = AMENDMENT
+    budget = {}
+    for line in agreement.budget_lines:
+        budget.setdefault(line.community_id, {})[line.category] = line.amount_fen
+    community_id = next(c.community_id for c in agreement.communities if c.community.name == name)
+    budget[community_id][source] -= yuan * 100
+    budget[community_id][target] += yuan * 100
+    with clock.frozen(AMENDMENT_PROPOSED):
+        amendment = contract_changes.propose_amendment(
+            manager, agreement, reason=reason, end_date=agreement.end_date,
+            amounts={c.community_id: c.amount_fen for c in agreement.communities},
+            budget=budget)
+    _sign(contract_changes.sign_amendment, amendment, users, AMENDMENT_SIGNATURES)
+    db.session.flush()
+    return cooperation

@@ -1,5 +1,5 @@
-"""The Lingyuan demo: organisations from the field study, one login per role, and the 2016
-tenders replayed through the real services."""
+"""The Lingyuan demo: organisations from the field study, one login per role, the 2016
+tenders replayed through the real services, and the cooperation the award became."""
 import io
 import re
 
@@ -11,6 +11,13 @@ from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.audit import verify_chain
 from procurement.audit.models import AuditEntry
+from procurement.contracts import signing
+from procurement.contracts.models import (Agreement, AgreementCommunity, AgreementParty,
+                                          Amendment, BudgetLine, Cooperation, Signature,
+                                          SpecialAgreement, SubContract)
+from procurement.contracts.rules import sign_due
+from procurement.contracts.states import (BudgetCategory, CooperationState, DocumentState,
+                                          PartyRole)
 from procurement.core.calendar import is_working_day
 from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINING_TENDER,
                               load_demo)
@@ -26,7 +33,11 @@ from procurement.tenders.states import (ChallengeState, LowPriceDecision, SheetS
 
 ALL_TABLES = (Organisation, Community, User, AuditEntry, StoredFile, Tender, Criterion,
               Invitation, Bid, Challenge, CommitteeMember, Declaration, EvaluationRound,
-              RoundEntry, ScoreSheet, Score, ScoreCorrection)
+              RoundEntry, ScoreSheet, Score, ScoreCorrection, Cooperation, Agreement,
+              AgreementParty, AgreementCommunity, BudgetLine, SubContract, Amendment,
+              SpecialAgreement, Signature)
+CONTRACT_TABLES = (Cooperation, Agreement, AgreementParty, AgreementCommunity, BudgetLine,
+                   SubContract, Amendment, SpecialAgreement, Signature)
 
 
 @pytest.fixture
@@ -78,7 +89,31 @@ def test_demo_adds_the_tenders_to_a_database_that_has_only_the_older_demo(demo, 
     assert load_demo() is False
 
 
+def test_demo_adds_the_cooperation_to_a_database_that_has_only_the_tenders(demo, db):
+    """A database loaded before the contracts existed gets the cooperation on the next run,
+    once, without a second copy of the tenders."""
+    assert cooperation(db) is not None
+    tenders = row_counts(Tender, Bid, Challenge)
+    _delete_contracts(db)
+    assert row_counts(*CONTRACT_TABLES) == (0,) * len(CONTRACT_TABLES)
+    assert load_demo() is True
+    db.session.flush()
+    assert row_counts(Tender, Bid, Challenge) == tenders
+    assert cooperation(db).state is CooperationState.ACTIVE
+    assert load_demo() is False
+
+
+def _delete_contracts(db):
+    for statement in (
+            sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
+            sa.delete(BudgetLine), sa.delete(SubContract), sa.delete(AgreementCommunity),
+            sa.delete(AgreementParty), sa.delete(Agreement), sa.delete(Cooperation)):
+        db.session.execute(statement)
+    db.session.expire_all()
+
+
 def _delete_tenders(db):
+    _delete_contracts(db)
     tender_ids = sa.select(Tender.id)
     sheets = sa.select(ScoreSheet.id)
     db.session.execute(sa.update(Tender).values(awarded_bid_id=None))
@@ -236,6 +271,98 @@ def test_demo_evaluation_report_shows_both_rounds_and_the_winner(demo, db):
     assert "中标人深圳慈善公益网（评审排名第1名）" in text
     for name in ("苏国栋", "杨慧敏", "方志诚", "谢婉清", "曾庆余"):
         assert name in text
+
+
+# --- the Lingyuan cooperation -------------------------------------------------------------
+
+
+def cooperation(db) -> Cooperation | None:
+    return db.session.scalar(sa.select(Cooperation).join(Tender, Cooperation.tender_id == Tender.id)
+                             .where(Tender.number == LINGYUAN_TENDER))
+
+
+def budget(agreement) -> dict[str, dict[BudgetCategory, int]]:
+    result = {}
+    for line in agreement.budget_lines:
+        result.setdefault(line.community.name, {})[line.category] = line.amount_fen
+    return result
+
+
+def test_lingyuan_cooperation_is_active_for_three_years_with_winner_and_university(demo, db):
+    coop = cooperation(db)
+    t = tender(db, LINGYUAN_TENDER)
+    assert coop.state is CooperationState.ACTIVE
+    assert coop.agency_id == t.awarded_bid.agency_id and coop.agency.name == "深圳慈善公益网"
+    assert coop.university.name == "厦门大学公共事务学院"
+    assert coop.street_office_id == t.street_office_id
+    assert (coop.start_date.isoformat(), coop.end_date.isoformat()) == ("2016-05-01", "2019-04-30")
+    assert coop.justification  # a term over one year needs one
+    assert [a.year_no for a in coop.agreements] == [1]
+
+
+def test_lingyuan_first_agreement_is_signed_by_all_five_parties_before_the_deadline(demo, db):
+    coop = cooperation(db)
+    t = tender(db, LINGYUAN_TENDER)
+    [agreement] = coop.agreements
+    assert agreement.state is DocumentState.IN_FORCE
+    assert (agreement.start_date.isoformat(), agreement.end_date.isoformat()) == (
+        "2016-05-01", "2017-04-30")
+    roles = [(p.org.name, p.role) for p in agreement.parties]
+    assert roles == [("晋江市灵源街道办事处", PartyRole.PURCHASER),
+                     ("林口社区居民委员会", PartyRole.SUPERVISOR),
+                     ("灵水社区居民委员会", PartyRole.SUPERVISOR),
+                     ("厦门大学公共事务学院", PartyRole.RESEARCH),
+                     ("深圳慈善公益网", PartyRole.CONTRACTOR)]
+    due = sign_due(rules.local_date(t.notice_published_at))
+    assert agreement.sign_due == due and due.isoformat() == "2016-04-30"
+    signed = signing.signatures(agreement)
+    assert len(signed) == 5 and signing.missing_parties(agreement) == []
+    assert {s.org_id for s in signed} == {p.org_id for p in agreement.parties}
+    assert {s.signer.username for s in signed} == {"lingdao", "linkou", "lingshui", "xiada",
+                                                   "cishan"}
+    for s in signed:
+        assert s.signer.org_id == s.org_id  # nobody signed for another organisation
+        assert s.version == agreement.version
+        assert t.challenge_until < rules.local_date(s.signed_at) <= due
+
+
+def test_lingyuan_agreement_has_six_sub_contracts_and_400000_yuan_per_community(demo, db):
+    [agreement] = cooperation(db).agreements
+    assert len(agreement.sub_contracts) == 6
+    assert {s.kind.value for s in agreement.sub_contracts} == {"grid", "centre"}
+    assert all(s.title and s.content for s in agreement.sub_contracts)
+    assert {c.community.name: c.amount_fen for c in agreement.communities} == {
+        "林口社区": 40_000_000, "灵水社区": 40_000_000}
+    lines = budget(agreement)
+    assert set(lines) == {"林口社区", "灵水社区"}
+    for name, by_category in lines.items():
+        assert set(by_category) == set(BudgetCategory)
+        assert sum(by_category.values()) == 40_000_000, name
+
+
+def test_lingyuan_amendment_moved_training_money_and_is_in_force(demo, db):
+    [agreement] = cooperation(db).agreements
+    [amendment] = agreement.amendments
+    assert amendment.number == 1 and amendment.state is DocumentState.IN_FORCE
+    assert amendment.reason and len(signing.signatures(amendment)) == 5
+    assert {c["label"]: (c["before"], c["after"]) for c in amendment.changes} == {
+        "林口社区活动费": (3_200_000, 2_600_000), "林口社区培训费": (1_600_000, 2_200_000)}
+    lines = budget(agreement)
+    assert lines["林口社区"][BudgetCategory.ACTIVITIES] == 2_600_000
+    assert lines["林口社区"][BudgetCategory.TRAINING] == 2_200_000
+    assert lines["灵水社区"][BudgetCategory.ACTIVITIES] == 3_200_000
+    assert sum(lines["林口社区"].values()) == 40_000_000
+    assert amendment.in_force_at.year == 2016
+    assert agreement.content_hash == signing.compute_hash(agreement)
+
+
+def test_lingyuan_has_a_special_agreement_after_the_typhoon_signed_by_all(demo, db):
+    coop = cooperation(db)
+    [special] = coop.specials
+    assert "莫兰蒂" in special.title and special.state is DocumentState.IN_FORCE
+    assert special.amount_fen == 3_000_000 and sum(special.budget.values()) == 3_000_000
+    assert len(signing.signatures(special)) == 5 and signing.missing_parties(special) == []
+    assert special.start_date.year == 2016 and special.in_force_at.year == 2016
 
 
 def test_demo_is_audited_and_the_chain_verifies(demo):

@@ -8,6 +8,7 @@ from procurement.core.pages import safe_next
 from procurement.core.permissions import authenticated, public
 from procurement.home import providers  # noqa: F401  (registers the foundation's to-dos)
 from procurement.tenders import todos as tender_todos  # noqa: F401  (registers the tender to-dos)
+from procurement.contracts import todos as contract_todos  # noqa: F401  (registers the contract to-dos)
 from procurement.home.todos import todos_for
 
 bp = Blueprint("home", __name__)
