@@ -86,8 +86,48 @@ EXPECTED = {
     "notices.index": PUBLIC,
     "notices.show": PUBLIC,
     # --- contracts (views) ---
+    "contracts.index": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                        Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                        Role.UNIVERSITY_EVALUATOR},
+    "contracts.export": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                         Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                         Role.UNIVERSITY_EVALUATOR},
+    "contracts.show": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                       Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                       Role.UNIVERSITY_EVALUATOR},
+    "contracts.agreement": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                            Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                            Role.UNIVERSITY_EVALUATOR},
+    "contracts.agreement_pdf": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                                Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF,
+                                Role.COMMITTEE_STAFF, Role.UNIVERSITY_EVALUATOR},
+    "contracts.create": {Role.CONTRACT_MANAGER},
+    "contracts.terminate": {Role.CONTRACT_MANAGER},
+    "contracts.renew": {Role.CONTRACT_MANAGER},
+    "contracts.edit_terms": {Role.CONTRACT_MANAGER},
+    "contracts.edit_sub_contracts": {Role.CONTRACT_MANAGER},
+    "contracts.edit_duties": {Role.CONTRACT_MANAGER},
+    "contracts.edit_evaluation": {Role.CONTRACT_MANAGER},
+    "contracts.sign": {Role.LEADER, Role.COMMITTEE_STAFF, Role.UNIVERSITY_EVALUATOR,
+                       Role.AGENCY_STAFF},
     # --- contracts (amendments and special agreements) ---
+    "contracts.new_amendment": {Role.CONTRACT_MANAGER},
+    "contracts.amendment": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                            Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                            Role.UNIVERSITY_EVALUATOR},
+    "contracts.sign_amendment": {Role.LEADER, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                                 Role.UNIVERSITY_EVALUATOR},
+    "contracts.cancel_amendment": {Role.CONTRACT_MANAGER},
+    "contracts.new_special": {Role.CONTRACT_MANAGER},
+    "contracts.special": {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER,
+                          Role.TENDER_OFFICER, AUD, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                          Role.UNIVERSITY_EVALUATOR},
+    "contracts.sign_special": {Role.LEADER, Role.AGENCY_STAFF, Role.COMMITTEE_STAFF,
+                               Role.UNIVERSITY_EVALUATOR},
+    "contracts.cancel_special": {Role.CONTRACT_MANAGER},
     # --- contracts (public notices and PDF) ---
+    "notices.contracts": PUBLIC,
+    "notices.contract": PUBLIC,
     # --- judging (committee side) ---
     "judging.index": {Role.JUDGE},
     "judging.show": {Role.JUDGE},
@@ -107,6 +147,13 @@ READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.ex
 # tenders (street office side): leaders, auditors and contract managers only read.
 READ_ONLY |= {"tenders.index", "tenders.export", "tenders.show", "tenders.report_pdf",
               "tenders.download_document", "tenders.invitation_pdf"}
+# contracts (views): everyone but the contract manager only reads the list, the cooperation
+# and the agreement (signing is its own POST endpoint).
+READ_ONLY |= {"contracts.index", "contracts.export", "contracts.show", "contracts.agreement",
+              "contracts.agreement_pdf"}
+# contracts (amendments and special agreements): everyone but the contract manager only reads
+# the pages (signing is its own endpoint).
+READ_ONLY |= {"contracts.amendment", "contracts.special"}
 
 
 def test_every_endpoint_declares_an_access_rule(app):
