@@ -5,76 +5,31 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField, TextAreaField
 
+from procurement.contracts.forms import MONEY_INPUT, BudgetRows, with_budget_rows
 from procurement.contracts.states import BudgetCategory
-from procurement.core.forms import LocalDateField, MoneyField, TextField, max_length, required
-
-MONEY_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
+from procurement.core.forms import LocalDateField, MoneyField, TextField, max_length, required, trim
 
 
-def _strip(value):
-    """Trim prose without folding its full-width Chinese punctuation (，。：)."""
-    return value.strip() if isinstance(value, str) else value
-
-
-def _budget_categories(agreement, community_id: int) -> list[BudgetCategory]:
-    """The categories of one community's budget lines (every BudgetCategory for an agreement
-    made by the services), in the agreement's order: an amendment changes existing lines."""
-    return [line.category for line in agreement.budget_lines if line.community_id == community_id]
-
-
-class AmendmentForm(FlaskForm):
-    reason = TextAreaField(_l("变更原因"), filters=[_strip],
+class AmendmentForm(BudgetRows, FlaskForm):
+    reason = TextAreaField(_l("变更原因"), filters=[trim],
                            validators=[required("变更原因"), max_length(5000)],
                            render_kw={"rows": 3})
     end_date = LocalDateField(_l("协议结束日期"),
                               description=_l("年度协议最长 1 年，且在合作期之内。"))
     submit = SubmitField(_l("提交变更，交各方签署"))
 
-    # [(AgreementCommunity, amount field, [(BudgetCategory, field), ...]), ...]
-    rows: list = []
-
-    def amounts(self) -> dict[int, int]:
-        return {row.community_id: amount.data for row, amount, _ in self.rows}
-
-    def budget(self) -> dict[int, dict[BudgetCategory, int]]:
-        """Blank budget fields count as zero."""
-        return {row.community_id: {category: field.data or 0 for category, field in lines}
-                for row, _, lines in self.rows}
-
 
 def amendment_form(agreement) -> AmendmentForm:
-    """The form prefilled with the agreement's current end date, amounts and budget lines
-    (on a POST the posted values win)."""
-    class Form(AmendmentForm):
-        pass
-
-    data = {"end_date": agreement.end_date}
-    current = {(line.community_id, line.category): line.amount_fen
-               for line in agreement.budget_lines}
-    layout = []
-    for row in agreement.communities:
-        cid = row.community_id
-        setattr(Form, f"amount_{cid}", MoneyField(
-            _l("%(name)s年度金额", name=row.community.name), render_kw=MONEY_INPUT,
-            description=_l("元；该社区各预算科目之和须与此金额分毫不差。")))
-        data[f"amount_{cid}"] = row.amount_fen
-        categories = _budget_categories(agreement, cid)
-        for category in categories:
-            name = f"budget_{cid}_{category.value}"
-            setattr(Form, name, MoneyField(category.label, required_field=False,
-                                           render_kw=MONEY_INPUT))
-            data[name] = current.get((cid, category), 0)
-        layout.append((row, cid, categories))
-    form = Form(data=data)
-    form.rows = [(row, form[f"amount_{cid}"],
-                  [(category, form[f"budget_{cid}_{category.value}"]) for category in categories])
-                 for row, cid, categories in layout]
-    return form
+    """Prefilled with the agreement's current end date, amounts and budget lines: an
+    amendment changes existing lines."""
+    return with_budget_rows(AmendmentForm, agreement, {"end_date": agreement.end_date},
+                            lambda row: _l("%(name)s年度金额", name=row.community.name),
+                            _l("元；该社区各预算科目之和须与此金额分毫不差。"))
 
 
 class SpecialForm(FlaskForm):
     title = TextField(_l("专项服务名称"), validators=[required("专项服务名称"), max_length(200)])
-    content = TextAreaField(_l("服务内容"), filters=[_strip],
+    content = TextAreaField(_l("服务内容"), filters=[trim],
                             validators=[required("服务内容"), max_length(10000)],
                             description=_l("上级部门交办的临时性、阶段性或应急性任务的内容、"
                                            "数量和要求。"),
@@ -111,7 +66,7 @@ class SignForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField(_l("作废原因"), filters=[_strip],
+    reason = TextAreaField(_l("作废原因"), filters=[trim],
                            validators=[required("作废原因"), max_length(2000)],
                            render_kw={"rows": 2})
     submit = SubmitField(_l("作废"))

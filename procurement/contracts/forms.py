@@ -12,22 +12,14 @@ from wtforms.validators import DataRequired, Optional
 from procurement.contracts.states import (BudgetCategory, CooperationState, EvaluationSource,
                                           Grade, SubContractKind)
 from procurement.core.forms import (DecimalTextField, LocalDateField, MoneyField, SearchForm,
-                                    SelectField, TextField, max_length, required)
+                                    SelectField, TextField, enum_choices, max_length, required,
+                                    trim)
 
 HUNDRED = Decimal(100)
 SUB_CONTRACT_ROWS = 8
 DEFAULT_AMOUNT_FEN = 40_000_000  # Lingyuan: 400,000 yuan per community per year
 MONEY_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
 BANDS = (Grade.EXCELLENT, Grade.GOOD, Grade.PASS)
-
-
-def _strip(value):
-    """Trim prose without folding its full-width Chinese punctuation (，。：)."""
-    return value.strip() if isinstance(value, str) else value
-
-
-def _choices(enum):
-    return [(member.value, member.label) for member in enum]
 
 
 def percent_text(value) -> str:
@@ -43,7 +35,7 @@ class CooperationFilterForm(SearchForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.state.choices = [("", _l("全部状态")), *_choices(CooperationState)]
+        self.state.choices = [("", _l("全部状态")), *enum_choices(CooperationState)]
 
 
 # --- creating a cooperation --------------------------------------------------------------
@@ -57,7 +49,7 @@ class CooperationForm(FlaskForm):
                               description=_l("合作期最长 3 年；第一份年度协议最长 1 年，"
                                              "从开始日期起算。"))
     justification = TextAreaField(
-        _l("合作期超过 1 年的理由"), filters=[_strip], validators=[max_length(2000)],
+        _l("合作期超过 1 年的理由"), filters=[trim], validators=[max_length(2000)],
         description=_l("超过 1 年的，须写明服务稳定持续且资金有保障等理由（102号令第二十四条）。"),
         render_kw={"rows": 3})
     amount = MoneyField(_l("每个社区的年度金额（元）"), required_field=False,
@@ -73,11 +65,9 @@ class CooperationForm(FlaskForm):
 # --- editing an agreement ----------------------------------------------------------------
 
 
-class TermsForm(FlaskForm):
-    start_date = LocalDateField(_l("协议开始日期"))
-    end_date = LocalDateField(_l("协议结束日期"),
-                              description=_l("年度协议最长 1 年，且在合作期之内。"))
-    submit = SubmitField(_l("保存金额与预算"))
+class BudgetRows:
+    """Per community an amount field and one field per budget line, added per agreement by
+    `with_budget_rows`. The services check the sums; the form only reads the numbers."""
 
     # [(AgreementCommunity, amount field, [(BudgetCategory, field), ...]), ...]
     rows: list = []
@@ -91,31 +81,45 @@ class TermsForm(FlaskForm):
                 for row, _, lines in self.rows}
 
 
-def terms_form(agreement) -> TermsForm:
-    """Dates, then per community its amount and one field per budget category, prefilled
-    from the agreement."""
-    class Form(TermsForm):
+def with_budget_rows(form_class, agreement, data: dict, amount_label, amount_help=None):
+    """An instance of `form_class` (a BudgetRows form) with the agreement's communities and
+    budget lines as money fields, prefilled (on a POST the posted values win)."""
+    class Form(form_class):
         pass
 
-    data = {"start_date": agreement.start_date, "end_date": agreement.end_date}
-    current = {(line.community_id, line.category): line.amount_fen
-               for line in agreement.budget_lines}
+    data = dict(data)
+    layout = []
     for row in agreement.communities:
         cid = row.community_id
-        setattr(Form, f"amount_{cid}", MoneyField(
-            _l("年度金额（元）"), render_kw=MONEY_INPUT))
+        setattr(Form, f"amount_{cid}", MoneyField(amount_label(row), render_kw=MONEY_INPUT,
+                                                  description=amount_help))
         data[f"amount_{cid}"] = row.amount_fen
-        for category in BudgetCategory:
-            name = f"budget_{cid}_{category.value}"
-            setattr(Form, name, MoneyField(category.label, required_field=False,
+        lines = [line for line in agreement.budget_lines if line.community_id == cid]
+        for line in lines:
+            name = f"budget_{cid}_{line.category.value}"
+            setattr(Form, name, MoneyField(line.category.label, required_field=False,
                                            render_kw=MONEY_INPUT))
-            data[name] = current.get((cid, category), 0)
-    form = Form(data=data)  # on a POST the posted values win
-    form.rows = [(row, form[f"amount_{row.community_id}"],
-                  [(category, form[f"budget_{row.community_id}_{category.value}"])
-                   for category in BudgetCategory])
-                 for row in agreement.communities]
+            data[name] = line.amount_fen
+        layout.append((row, cid, [line.category for line in lines]))
+    form = Form(data=data)
+    form.rows = [(row, form[f"amount_{cid}"],
+                  [(category, form[f"budget_{cid}_{category.value}"]) for category in categories])
+                 for row, cid, categories in layout]
     return form
+
+
+class TermsForm(BudgetRows, FlaskForm):
+    start_date = LocalDateField(_l("协议开始日期"))
+    end_date = LocalDateField(_l("协议结束日期"),
+                              description=_l("年度协议最长 1 年，且在合作期之内。"))
+    submit = SubmitField(_l("保存金额与预算"))
+
+
+def terms_form(agreement) -> TermsForm:
+    """Dates, then per community its amount and one field per budget category."""
+    return with_budget_rows(TermsForm, agreement,
+                            {"start_date": agreement.start_date, "end_date": agreement.end_date},
+                            lambda row: _l("年度金额（元）"))
 
 
 class SubContractRow(Form):
@@ -123,12 +127,12 @@ class SubContractRow(Form):
 
     kind = SelectField(_l("类别"), default=SubContractKind.GRID.value)
     title = TextField(_l("名称"), validators=[Optional(), max_length(100)])
-    content = TextAreaField(_l("内容"), filters=[_strip], validators=[max_length(5000)],
+    content = TextAreaField(_l("内容"), filters=[trim], validators=[max_length(5000)],
                             render_kw={"rows": 2})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = _choices(SubContractKind)
+        self.kind.choices = enum_choices(SubContractKind)
 
     @property
     def blank(self) -> bool:
@@ -183,7 +187,7 @@ def duties_form(agreement) -> DutiesForm:
     for party in agreement.parties:
         name = f"duties_{party.org_id}"
         setattr(Form, name, TextAreaField(
-            f"{party.org.name}（{party.role.label}）", filters=[_strip],
+            f"{party.org.name}（{party.role.label}）", filters=[trim],
             validators=[required("该方职责"), max_length(5000)], render_kw={"rows": 3}))
         data[name] = party.duties
     form = Form(data=data)  # on a POST the posted values win
@@ -246,7 +250,7 @@ class SignForm(FlaskForm):
 
 
 class TerminateForm(FlaskForm):
-    reason = TextAreaField(_l("终止原因"), filters=[_strip],
+    reason = TextAreaField(_l("终止原因"), filters=[trim],
                            validators=[required("终止原因"), max_length(2000)],
                            render_kw={"rows": 2})
     submit = SubmitField(_l("终止合作"))

@@ -50,6 +50,17 @@ def strip_text(value):
     return value
 
 
+def trim(value):
+    """Trim prose without folding its full-width Chinese punctuation (，。：), unlike
+    strip_text: for descriptions, reasons and proposals."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def enum_choices(enum) -> list[tuple[str, str]]:
+    """Select choices from an enum whose members have a Chinese `.label`."""
+    return [(member.value, member.label) for member in enum]
+
+
 def required(label: str):
     return DataRequired(message=f"请填写{label}。")
 

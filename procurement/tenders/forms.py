@@ -9,8 +9,8 @@ from wtforms import BooleanField, FieldList, Form, FormField, SubmitField, TextA
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from procurement.core.forms import (CountField, DecimalTextField, LocalDateField,
-                                    LocalDateTimeField, MoneyField, MultiCheckboxField,
-                                    SearchForm, SelectField, SelectMultipleField, TextField,
+                                    LocalDateTimeField, MoneyField, MultiCheckboxField, SearchForm,
+                                    SelectField, SelectMultipleField, TextField, enum_choices,
                                     max_length, required, strip_text)
 from procurement.tenders.rules import CriterionSpec
 from procurement.tenders.states import (CriterionKind, ScoreCombination, TenderMethod,
@@ -27,10 +27,6 @@ DEFAULT_CRITERIA = [
 ]
 
 
-def _choices(enum):
-    return [(member.value, member.label) for member in enum]
-
-
 # --- the list --------------------------------------------------------------------------
 
 
@@ -40,8 +36,8 @@ class TenderFilterForm(SearchForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.state.choices = [("", _l("全部状态")), *_choices(TenderState)]
-        self.method.choices = [("", _l("全部方式")), *_choices(TenderMethod)]
+        self.state.choices = [("", _l("全部状态")), *enum_choices(TenderState)]
+        self.method.choices = [("", _l("全部方式")), *enum_choices(TenderMethod)]
 
 
 # --- the tender itself -----------------------------------------------------------------
@@ -59,7 +55,7 @@ class CriterionForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = _choices(CriterionKind)
+        self.kind.choices = enum_choices(CriterionKind)
 
     @property
     def blank(self) -> bool:
@@ -128,9 +124,9 @@ class TenderForm(FlaskForm):
 
     def __init__(self, *args, communities=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.method.choices = _choices(TenderMethod)
-        self.tie_break.choices = _choices(TieBreak)
-        self.score_combination.choices = _choices(ScoreCombination)
+        self.method.choices = enum_choices(TenderMethod)
+        self.tie_break.choices = enum_choices(TieBreak)
+        self.score_combination.choices = enum_choices(ScoreCombination)
         self.communities.choices = list(communities)
 
     def validate(self, extra_validators=None) -> bool:

@@ -8,15 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from procurement.core.forms import CountField, DecimalTextField, SelectField, max_length, required
+from procurement.core.forms import (CountField, DecimalTextField, SelectField, max_length, required,
+                                    trim)
 from procurement.tenders.states import CorrectionReason, CriterionKind
 
 PLEASE_CHOOSE = _l("—— 请选择 ——")
-
-
-def _strip(value):
-    """Trim prose without folding its full-width Chinese punctuation (，。：)."""
-    return value.strip() if isinstance(value, str) else value
 
 
 def _plain(number: Decimal) -> Decimal:
@@ -31,7 +27,7 @@ class DeclarationForm(FlaskForm):
                           choices=[("", PLEASE_CHOOSE), ("no", _l("不存在利害关系")),
                                    ("yes", _l("存在利害关系，申请回避"))],
                           validators=[DataRequired(message="请选择是否存在利害关系。")])
-    description = TextAreaField(_l("关系说明"), filters=[_strip],
+    description = TextAreaField(_l("关系说明"), filters=[trim],
                                 validators=[Optional(), max_length(500)],
                                 description=_l("存在利害关系时必填，例如近三年曾在该机构任职、"
                                                "担任其董事或监事、与其法定代表人有近亲属关系等。"),
@@ -102,7 +98,7 @@ class CorrectionForm(FlaskForm):
                          validators=[DataRequired(message="请选择更正事由。")],
                          description=_l("只能因分值汇总计算错误、分项评分超出分值范围或客观评分不一致"
                                         "而更正（87号令第六十四条）。"))
-    note = TextAreaField(_l("具体说明"), filters=[_strip],
+    note = TextAreaField(_l("具体说明"), filters=[trim],
                          validators=[required("具体说明"), max_length(500)], render_kw={"rows": 2})
     submit = SubmitField(_l("提交更正"))
 
@@ -120,7 +116,7 @@ class LowPriceDecisionForm(FlaskForm):
                            choices=[("", PLEASE_CHOOSE), ("accept", _l("接受说明，可参与排序")),
                                     ("reject", _l("不接受说明，按无效投标处理"))],
                            validators=[DataRequired(message="请选择认定结果。")])
-    note = TextAreaField(_l("认定理由"), filters=[_strip],
+    note = TextAreaField(_l("认定理由"), filters=[trim],
                          validators=[required("认定理由"), max_length(2000)], render_kw={"rows": 2})
     submit = SubmitField(_l("记录认定"))
 
@@ -138,7 +134,7 @@ class CloseRoundForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    text = TextAreaField(_l("评审意见"), filters=[_strip],
+    text = TextAreaField(_l("评审意见"), filters=[trim],
                          validators=[required("评审意见"), max_length(10000)],
                          description=_l("评标报告的评审意见：评审过程、推荐的中标候选人排序及理由、"
                                         "需要说明的其他事项。"),
