@@ -69,6 +69,11 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Grid cases: hours from report to closure, per urgency (local practice; a setting).
+    GRID_CASE_HOURS = {"normal": int(os.environ.get("GRID_CASE_HOURS_NORMAL", 72)),
+                       "urgent": int(os.environ.get("GRID_CASE_HOURS_URGENT", 24)),
+                       "emergency": int(os.environ.get("GRID_CASE_HOURS_EMERGENCY", 4))}
+
     # Language and time
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -60,6 +60,14 @@ ACTION_LABELS = {
     "special.create": "起草专项服务合作协议",
     "special.sign": "签署专项服务合作协议",
     "special.cancel": "作废专项服务合作协议",
+    "case.reported": "上报网格事件",
+    "case.verified": "核实网格事件",
+    "case.cancelled": "撤销网格事件",
+    "case.escalated": "网格事件上报街道部门",
+    "case.handled": "处置网格事件",
+    "case.fed_back": "向上报人反馈",
+    "case.closed": "核查办结网格事件",
+    "case.rated": "评价网格事件",
 }
 
 OBJECT_LABELS = {
@@ -74,6 +82,7 @@ OBJECT_LABELS = {
     "agreements": "年度协议",
     "amendments": "变更",
     "special_agreements": "专项服务合作协议",
+    "grid_cases": "网格事件",
 }
 
 
