@@ -13,4 +13,4 @@ from procurement.tenders.models import (Bid, BidFile, Challenge, Clarification, 
 from procurement.contracts.models import (Agreement, AgreementCommunity,  # noqa: F401
                                           AgreementParty, Amendment, BudgetLine, Cooperation,
                                           Signature, SpecialAgreement, SubContract)
-from procurement.tasks.models import GridCase  # noqa: F401
+from procurement.tasks.models import GridCase, TeamMember  # noqa: F401

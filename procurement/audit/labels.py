@@ -68,6 +68,8 @@ ACTION_LABELS = {
     "case.fed_back": "向上报人反馈",
     "case.closed": "核查办结网格事件",
     "case.rated": "评价网格事件",
+    "team.add": "服务团队成员到岗",
+    "team.end": "服务团队成员离岗",
 }
 
 OBJECT_LABELS = {
@@ -83,6 +85,7 @@ OBJECT_LABELS = {
     "amendments": "变更",
     "special_agreements": "专项服务合作协议",
     "grid_cases": "网格事件",
+    "team_members": "服务团队成员",
 }
 
 

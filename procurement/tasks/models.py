@@ -1,5 +1,5 @@
 """Grid cases (网格事件). The task list, registers and progress records join them here."""
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from procurement.core.calendar import now_utc
 from procurement.core.types import UTCDateTime, enum_type
 from procurement.extensions import db
-from procurement.tasks.states import CaseCategory, CaseState, Urgency
+from procurement.tasks.states import CaseCategory, CaseState, TeamRole, Urgency
 
 
 class GridCase(db.Model):
@@ -61,3 +61,38 @@ class GridCase(db.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+
+class TeamMember(db.Model):
+    """A member of the agency's team in one community for one annual agreement (DOMAIN.md
+    5). Leaving is recorded with a date and reason, never deleted."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        sa.Index("ix_team_members_agreement_community", "agreement_id", "community_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreements.id"))
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("communities.id"))
+    grid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grids.id"))
+    role: Mapped[TeamRole] = mapped_column(enum_type(TeamRole, "team_role"))
+    name: Mapped[str] = mapped_column(sa.String(40))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    qualification: Mapped[str | None] = mapped_column(sa.String(100))  # e.g. 社会工作师
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    agreement = relationship("Agreement")
+    community = relationship("Community")
+    grid = relationship("Grid")
+    user = relationship("User")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.role.label}）"
+
+    def active_on(self, day: date) -> bool:
+        return self.start_date <= day and (self.end_date is None or self.end_date >= day)

@@ -39,7 +39,21 @@ class Urgency(Labelled):
     EMERGENCY = "emergency"
 
 
+class TeamRole(Labelled):
+    CHIEF_SUPERVISOR = "chief_supervisor"
+    SUPERVISOR = "supervisor"
+    PROJECT_LEAD = "project_lead"
+    GRID_WORKER = "grid_worker"
+
+
+# Roles tied to one grid; the others serve the whole community.
+GRID_ROLES = frozenset({TeamRole.SUPERVISOR, TeamRole.GRID_WORKER})
+
 _LABELLED = [
+    (TeamRole.CHIEF_SUPERVISOR, _l("总督导")),
+    (TeamRole.SUPERVISOR, _l("网格督导")),
+    (TeamRole.PROJECT_LEAD, _l("专业社工（项目负责人）")),
+    (TeamRole.GRID_WORKER, _l("网格社工")),
     (CaseState.REPORTED, _l("已上报")),
     (CaseState.VERIFIED, _l("已核实")),
     (CaseState.CANCELLED, _l("已撤销")),

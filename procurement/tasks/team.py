@@ -1,0 +1,107 @@
+"""The agency's team per community (DOMAIN.md 5): a chief supervisor, supervisors and grid
+social workers per grid, the professional social worker leading the project; gaps are warned
+about; the first three months of the cooperation are the integration period (融入期)."""
+from datetime import date
+
+from procurement.accounts.roles import Role
+from procurement.audit import record, snapshot
+from procurement.contracts.models import Agreement
+from procurement.core import clock
+from procurement.core.errors import DomainError
+from procurement.extensions import db
+from procurement.tasks.models import TeamMember
+from procurement.tasks.states import GRID_ROLES, TeamRole
+
+MEMBER_FIELDS = ("role", "name", "phone", "qualification", "grid_id", "start_date", "end_date",
+                 "end_reason")
+INTEGRATION_MONTHS = 3
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def integration_until(agreement: Agreement) -> date | None:
+    """The integration period runs three months from the cooperation's start (year one)."""
+    if agreement.year_no != 1:
+        return None
+    return _add_months(agreement.cooperation.start_date, INTEGRATION_MONTHS)
+
+
+def _require_agency(actor, agreement: Agreement) -> None:
+    if not (actor.has_role(Role.AGENCY_STAFF) and actor.org_id == agreement.cooperation.agency_id):
+        raise DomainError("只有承接本协议的机构人员可以维护服务团队。")
+
+
+def add_member(actor, agreement: Agreement, *, community_id: int, role: TeamRole, name: str,
+               start_date: date, grid_id: int | None = None, phone: str | None = None,
+               qualification: str | None = None) -> TeamMember:
+    _require_agency(actor, agreement)
+    role = TeamRole(role)
+    row = next((c for c in agreement.communities if c.community_id == community_id), None)
+    if row is None:
+        raise DomainError("该社区不在本协议的服务范围内。", field="community")
+    grid_ids = {g.id for g in row.community.grids}
+    if role in GRID_ROLES and grid_id not in grid_ids:
+        raise DomainError(f"{role.label}须指定所负责的网格。", field="grid")
+    if role not in GRID_ROLES:
+        grid_id = None
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("请填写姓名。", field="name")
+    if not agreement.start_date <= start_date <= agreement.end_date:
+        raise DomainError("到岗日期应在协议期限之内。", field="start_date")
+    member = TeamMember(agreement_id=agreement.id, agreement=agreement, community_id=community_id,
+                        grid_id=grid_id, role=role, name=name[:40],
+                        phone=(phone or "").strip()[:30] or None,
+                        qualification=(qualification or "").strip()[:100] or None,
+                        start_date=start_date)
+    db.session.add(member)
+    db.session.flush()
+    record(actor, "team.add", member, None, snapshot(member, *MEMBER_FIELDS), label=str(member))
+    return member
+
+
+def end_member(actor, member: TeamMember, *, end_date: date, reason: str) -> TeamMember:
+    """Someone leaves: dated and explained, the row stays for the record."""
+    _require_agency(actor, member.agreement)
+    if member.end_date is not None:
+        raise DomainError("该成员已离岗。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请写明离岗原因。", field="reason")
+    if end_date < member.start_date:
+        raise DomainError("离岗日期不能早于到岗日期。", field="end_date")
+    before = snapshot(member, *MEMBER_FIELDS)
+    member.end_date, member.end_reason = end_date, reason[:500]
+    db.session.flush()
+    record(actor, "team.end", member, before, snapshot(member, *MEMBER_FIELDS), label=str(member))
+    return member
+
+
+def gaps(agreement: Agreement, day: date | None = None) -> list[str]:
+    """What the team lacks on a day, per community: the warnings the pages show."""
+    day = day or clock.today()
+    members = [m for m in db.session.query(TeamMember).filter_by(agreement_id=agreement.id)
+               if m.active_on(day)]
+    warnings = []
+    for row in agreement.communities:
+        community = row.community
+        here = [m for m in members if m.community_id == community.id]
+        for role in (TeamRole.CHIEF_SUPERVISOR, TeamRole.PROJECT_LEAD):
+            if not any(m.role is role for m in here):
+                warnings.append(f"{community.name}没有{role.label}。")
+        for grid in community.grids:
+            if not any(m.role is TeamRole.GRID_WORKER and m.grid_id == grid.id for m in here):
+                warnings.append(f"{community.name}{grid.name}没有网格社工（每个网格至少一名）。")
+            if not any(m.role is TeamRole.SUPERVISOR and m.grid_id == grid.id for m in here):
+                warnings.append(f"{community.name}{grid.name}没有网格督导。")
+    return warnings
+
