@@ -139,6 +139,22 @@ EXPECTED = {
     "judging.decide_low_price": {Role.JUDGE},
     "judging.close_round": {Role.JUDGE},
     "judging.submit_report": {Role.JUDGE},
+    # --- grid cases ---
+    "cases.index": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                    Role.FINANCE_OFFICER, AUD},
+    "cases.export": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                     Role.FINANCE_OFFICER, AUD},
+    "cases.show": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                   Role.FINANCE_OFFICER, AUD},
+    "cases.new": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF},
+    "cases.verify": {Role.AGENCY_STAFF},
+    "cases.cancel": {Role.AGENCY_STAFF},
+    "cases.handle": {Role.AGENCY_STAFF},
+    "cases.escalate": {Role.AGENCY_STAFF},
+    "cases.department_result": {Role.CONTRACT_MANAGER, Role.LEADER},
+    "cases.feed_back": {Role.AGENCY_STAFF},
+    "cases.close": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER, Role.LEADER},
+    "cases.rate": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF},
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",
@@ -154,6 +170,8 @@ READ_ONLY |= {"contracts.index", "contracts.export", "contracts.show", "contract
 # contracts (amendments and special agreements): everyone but the contract manager only reads
 # the pages (signing is its own endpoint).
 READ_ONLY |= {"contracts.amendment", "contracts.special"}
+# grid cases: the auditor only reads the list, its export and the case page.
+READ_ONLY |= {"cases.index", "cases.export", "cases.show"}
 
 
 def test_every_endpoint_declares_an_access_rule(app):

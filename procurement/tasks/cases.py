@@ -49,16 +49,16 @@ def _text(value: str | None, label: str, field: str, limit: int = 5000) -> str:
     return value[:limit]
 
 
-def _is_agency_staff(actor, case: GridCase) -> bool:
+def is_serving_agency_staff(actor, case: GridCase) -> bool:
     return actor.has_role(Role.AGENCY_STAFF) and actor.org_id == case.agency_id
 
 
-def _is_office_staff(actor, case: GridCase) -> bool:
+def is_office_staff(actor, case: GridCase) -> bool:
     return actor.has_role(*OFFICE_ROLES) and actor.org_id == case.community.street_office_id
 
 
 def _require_agency(actor, case: GridCase, action: str) -> None:
-    if not _is_agency_staff(actor, case):
+    if not is_serving_agency_staff(actor, case):
         raise DomainError(f"只有承接本社区服务的机构人员可以{action}。")
 
 
@@ -148,7 +148,7 @@ def escalate(actor, case: GridCase, department: str) -> GridCase:
 
 def record_department_result(actor, case: GridCase, result: str) -> GridCase:
     """The street office records what its department did with an escalated case."""
-    if not _is_office_staff(actor, case):
+    if not is_office_staff(actor, case):
         raise DomainError("只有本街道的工作人员可以登记部门处置结果。")
     result = _text(result, "处置结果", "result")
 
@@ -171,7 +171,7 @@ def feed_back(actor, case: GridCase, feedback: str) -> GridCase:
 
 def close(actor, case: GridCase) -> GridCase:
     """Checked and closed (核查办结) by someone other than the handler."""
-    if not (_is_agency_staff(actor, case) or _is_office_staff(actor, case)):
+    if not (is_serving_agency_staff(actor, case) or is_office_staff(actor, case)):
         raise DomainError("只有承办机构或本街道的工作人员可以核查办结。")
     if actor.id == case.handler_id:
         raise DomainError("处置人不能核查办结自己处置的事件，请由其他人员核查。")
