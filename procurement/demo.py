@@ -87,6 +87,8 @@ def load_demo() -> bool:
     if not _tender_exists(TRAINING_TENDER):
         _failed_training_tender()
         created = True
+    from procurement.demo_grid_work import load_grid_work
+    created = load_grid_work(LINGYUAN_COOPERATION) or created
     return created
 
 
@@ -123,6 +125,7 @@ def _load_organisations_and_users() -> bool:
 # --- the 2016 tenders ------------------------------------------------------------------
 
 LINGYUAN_TENDER = "ZB2016-001"
+LINGYUAN_COOPERATION = "HT2016-001"
 TRAINING_TENDER = "ZB2016-002"
 LINGYUAN_WINNER = "深圳慈善公益网"
 

@@ -2,6 +2,7 @@
 tenders replayed through the real services, and the cooperation the award became."""
 import io
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINI
                               load_demo)
 from procurement.documents.models import StoredFile
 from procurement.orgs.models import Community, OrgKind, Organisation
+from procurement.tasks.models import GridCase, TeamMember
 from procurement.tenders import award, evaluation, rules
 from procurement.tenders.evaluation_models import (CommitteeMember, Declaration, EvaluationRound,
                                                    RoundEntry, Score, ScoreCorrection, ScoreSheet)
@@ -35,7 +37,7 @@ ALL_TABLES = (Organisation, Community, User, AuditEntry, StoredFile, Tender, Cri
               Invitation, Bid, Challenge, CommitteeMember, Declaration, EvaluationRound,
               RoundEntry, ScoreSheet, Score, ScoreCorrection, Cooperation, Agreement,
               AgreementParty, AgreementCommunity, BudgetLine, SubContract, Amendment,
-              SpecialAgreement, Signature)
+              SpecialAgreement, Signature, GridCase, TeamMember)
 CONTRACT_TABLES = (Cooperation, Agreement, AgreementParty, AgreementCommunity, BudgetLine,
                    SubContract, Amendment, SpecialAgreement, Signature)
 
@@ -105,7 +107,7 @@ def test_demo_adds_the_cooperation_to_a_database_that_has_only_the_tenders(demo,
 
 def _delete_contracts(db):
     for statement in (
-            sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
+            sa.delete(GridCase), sa.delete(TeamMember), sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
             sa.delete(BudgetLine), sa.delete(SubContract), sa.delete(AgreementCommunity),
             sa.delete(AgreementParty), sa.delete(Agreement), sa.delete(Cooperation)):
         db.session.execute(statement)
@@ -384,3 +386,16 @@ def test_demo_cli_command_loads_and_then_skips(app):
     runner = app.test_cli_runner()
     assert "已载入" in runner.invoke(args=["demo"]).output
     assert "跳过" in runner.invoke(args=["demo"]).output
+
+
+def test_demo_has_the_team_and_grid_cases_through_every_path(demo, db):
+    from procurement.tasks import team
+    from procurement.tasks.states import CaseState
+    agreement = db.session.scalar(sa.select(Agreement).where(Agreement.number == "HT2016-001-1"))
+    assert team.gaps(agreement, date(2016, 6, 1)) == []
+    assert TeamMember.query.filter(TeamMember.end_date.is_not(None)).count() == 1
+    states = [c.state for c in GridCase.query.order_by(GridCase.reported_at)]
+    assert states.count(CaseState.RATED) == 5 and states.count(CaseState.CANCELLED) == 1
+    escalated = GridCase.query.filter(GridCase.department.is_not(None)).all()
+    assert len(escalated) == 2
+    assert all(c.closed_by_id != c.handler_id for c in GridCase.query if c.closed_by_id)
