@@ -1,0 +1,43 @@
+"""Home-page to-dos of grid work: overdue grid cases for everyone who sees them, and the
+cases waiting on the serving agency or on the reporter."""
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
+
+from procurement.accounts.roles import Role
+from procurement.core import clock
+from procurement.extensions import db
+from procurement.home.todos import Todo, provides
+from procurement.tasks.models import GridCase
+from procurement.tasks.permissions import visible_cases
+from procurement.tasks.states import OPEN_CASES, CaseState
+
+
+def _count(query) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+@provides(Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER)
+def grid_case_todos(user) -> list[Todo]:
+    items = []
+    visible = visible_cases(user)
+    overdue = _count(visible.where(GridCase.state.in_(OPEN_CASES),
+                                   GridCase.due_at < clock.now()))
+    if overdue:
+        items.append(Todo(_("%(n)s 件网格事件已超过处置时限", n=overdue),
+                          url_for("cases.index", overdue="y"),
+                          _("请尽快处置、反馈并核查办结。"), urgent=True))
+    if user.has_role(Role.AGENCY_STAFF):
+        waiting = _count(visible.where(GridCase.agency_id == user.org_id,
+                                       GridCase.state == CaseState.REPORTED))
+        if waiting:
+            items.append(Todo(_("%(n)s 件新上报的网格事件待核实", n=waiting),
+                              url_for("cases.index", state=CaseState.REPORTED.value),
+                              _("核实后就地处置或上报街道部门；不属实的写明原因撤销。")))
+    to_rate = _count(sa.select(GridCase).where(GridCase.reporter_id == user.id,
+                                               GridCase.state == CaseState.CLOSED))
+    if to_rate:
+        items.append(Todo(_("%(n)s 件您上报的网格事件已办结，请评价", n=to_rate),
+                          url_for("cases.index", state=CaseState.CLOSED.value),
+                          _("您的评价计入服务质量评估。")))
+    return items
