@@ -6,14 +6,25 @@
 `move` refuses an illegal transition with a message naming the current state and the action,
 so the same refusal reaches a form, the API and the CLI.
 """
+import sys
 from collections.abc import Iterable, Mapping
-from enum import Enum
+from enum import Enum, StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy import inspect
 from sqlalchemy.orm import object_session
 
 from procurement.core.errors import InvalidTransition
+
+
+class LabelledEnum(StrEnum):
+    """A state or kind with a Chinese label: `.label` looks it up in the LABELS table of the
+    module that defines the enum, keyed by (enum class, value) because members of different
+    StrEnums with the same value are equal as dict keys."""
+
+    @property
+    def label(self) -> str:
+        return str(sys.modules[type(self).__module__].LABELS[(type(self), self.value)])
 
 
 def state_label(state: Enum) -> str:

@@ -1,15 +1,7 @@
 """States and kinds of grid work."""
-from enum import StrEnum
-
 from flask_babel import lazy_gettext as _l
 
-from procurement.core.states import StateMachine
-
-
-class Labelled(StrEnum):
-    @property
-    def label(self) -> str:
-        return str(LABELS[(type(self), self.value)])
+from procurement.core.states import LabelledEnum as Labelled, StateMachine
 
 
 class CaseState(Labelled):
