@@ -2,6 +2,7 @@
 with its timeline and the step forms the current user may use now. Views hold no rules:
 every refusal is the services' message (procurement/tasks/cases.py)."""
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -56,7 +57,10 @@ def _filtered(form: CaseFilterForm):
         query = query.where(GridCase.urgency == Urgency(form.urgency.data))
     if form.overdue.data:  # the same rule as cases.is_overdue, in SQL
         query = query.where(GridCase.state.in_(OPEN_CASES), GridCase.due_at < clock.now())
-    return query.order_by(GridCase.reported_at.desc(), GridCase.id.desc())
+    # Every row shows its community, grid and reporter: load them with the cases.
+    return query.options(joinedload(GridCase.community), joinedload(GridCase.grid),
+                         joinedload(GridCase.reporter)).order_by(GridCase.reported_at.desc(),
+                                                                 GridCase.id.desc())
 
 
 @bp.route("/")

@@ -125,7 +125,8 @@ class ScoreSheet(db.Model):
     round: Mapped[EvaluationRound] = relationship(back_populates="sheets")
     member: Mapped[CommitteeMember] = relationship()
     bid = relationship("Bid")
-    scores: Mapped[list["Score"]] = relationship(back_populates="sheet",
+    # Sheets are read by the round, never one at a time: load their scores together.
+    scores: Mapped[list["Score"]] = relationship(back_populates="sheet", lazy="selectin",
                                                  cascade="all, delete-orphan")
 
     def score_for(self, criterion_id: int) -> "Score | None":

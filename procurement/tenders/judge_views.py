@@ -179,11 +179,13 @@ def _rows(tender: Tender, member: CommitteeMember, round_) -> list[BidRow]:
     if not member.active:
         return []
     prices = {e.bid_id: e.price_score for e in round_.entries} if round_ else {}
+    # The judge's own sheets of the round, loaded once rather than one query per bid.
+    mine = {s.bid_id: s for s in round_.sheets if s.member_id == member.id} if round_ else {}
     rows = []
     for bid in _bids_in_play(tender, round_):
         declaration = next((d for d in member.declarations if d.bid_id == bid.id), None)
         tie = evaluation.conflicted(member, bid.id)
-        sheet = evaluation.sheet_of(round_, member, bid) if round_ else None
+        sheet = mine.get(bid.id)
         rows.append(BidRow(bid=bid, readable=can_read_bid(current_user, bid),
                            price_score=prices.get(bid.id), tie=tie, declaration=declaration,
                            sheet=sheet, can_score=_can_score(tender, round_, tie, sheet)))

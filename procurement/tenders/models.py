@@ -238,7 +238,8 @@ class Bid(db.Model):
 
     tender: Mapped[Tender] = relationship(back_populates="bids", foreign_keys=[tender_id])
     agency = relationship("Organisation", lazy="joined")
-    files: Mapped[list["BidFile"]] = relationship(back_populates="bid", order_by="BidFile.id")
+    files: Mapped[list["BidFile"]] = relationship(back_populates="bid", order_by="BidFile.id",
+                                                  lazy="selectin")
 
     def __str__(self) -> str:
         return f"{self.agency.name}的投标"
