@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from procurement.core.money import format_fen, from_fen, in_words
 from procurement.extensions import db
@@ -130,10 +130,11 @@ def _load(tender: Tender):
             selectinload(Tender.communities), selectinload(Tender.criteria),
             selectinload(Tender.invitations).joinedload(Invitation.agency),
             selectinload(Tender.challenges), joinedload(Tender.street_office),
-            joinedload(Tender.awarded_bid))
+            joinedload(Tender.awarded_bid).lazyload(Bid.files))
     ).one()
     bids = list(db.session.scalars(
         sa.select(Bid).where(Bid.tender_id == tender.id)
+        .options(lazyload(Bid.files))  # the report names no files
         .order_by(Bid.opening_order.is_(None), Bid.opening_order, Bid.submitted_at, Bid.id)))
     seats = list(db.session.scalars(
         sa.select(CommitteeMember).where(CommitteeMember.tender_id == tender.id)
