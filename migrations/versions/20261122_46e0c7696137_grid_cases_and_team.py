@@ -38,6 +38,8 @@ def upgrade():
     sa.Column('verified_by_id', sa.Integer(), nullable=True),
     sa.Column('verified_at', procurement.core.types.UTCDateTime(), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
+
+    sa.Column('cancelled_at', procurement.core.types.UTCDateTime(), nullable=True),
     sa.Column('department', sa.String(length=100), nullable=True),
     sa.Column('escalated_at', procurement.core.types.UTCDateTime(), nullable=True),
     sa.Column('handler_id', sa.Integer(), nullable=True),

@@ -120,7 +120,7 @@ def cancel(actor, case: GridCase, reason: str) -> GridCase:
     reason = _text(reason, "撤销原因", "reason")
 
     def apply():
-        case.cancel_reason = reason
+        case.cancel_reason, case.cancelled_at = reason, clock.now()
 
     return _step(actor, case, CaseState.CANCELLED, "撤销", apply)
 

@@ -37,6 +37,7 @@ class GridCase(db.Model):
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     department: Mapped[str | None] = mapped_column(sa.String(100))  # when escalated
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -139,16 +139,18 @@ def new():
 
 
 def timeline(case: GridCase) -> list[dict]:
-    """Each step with who took it and when (from the audit trail) and what was recorded."""
-    details = {
-        CaseState.REPORTED: case.description,
-        CaseState.CANCELLED: case.cancel_reason,
-        CaseState.ESCALATED: case.department,
-        CaseState.HANDLED: case.result,
-        CaseState.FED_BACK: case.feedback,
-        CaseState.RATED: (f"{case.rating} 分" + (f"：{case.rating_comment}"
-                                                if case.rating_comment else ""))
-        if case.rating else None,
+    """Each step with when it happened (the case's own times), who took it (the audit
+    trail) and what was recorded."""
+    steps_of = {  # state: (when, detail)
+        CaseState.REPORTED: (case.reported_at, case.description),
+        CaseState.VERIFIED: (case.verified_at, None),
+        CaseState.CANCELLED: (case.cancelled_at, case.cancel_reason),
+        CaseState.ESCALATED: (case.escalated_at, case.department),
+        CaseState.HANDLED: (case.handled_at, case.result),
+        CaseState.FED_BACK: (case.fed_back_at, case.feedback),
+        CaseState.CLOSED: (case.closed_at, None),
+        CaseState.RATED: (case.rated_at, (f"{case.rating} 分" + (
+            f"：{case.rating_comment}" if case.rating_comment else "")) if case.rating else None),
     }
     entries = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.object_type == GridCase.__tablename__,
@@ -161,8 +163,9 @@ def timeline(case: GridCase) -> list[dict]:
             state = CaseState(entry.action.removeprefix("case."))
         except ValueError:
             continue
+        when, detail = steps_of[state]
         steps.append({"label": state.label, "who": entry.actor_name, "org": entry.actor_org,
-                      "when": entry.occurred_at, "detail": details.get(state)})
+                      "when": when or entry.occurred_at, "detail": detail})
     return steps
 
 

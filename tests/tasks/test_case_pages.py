@@ -219,3 +219,22 @@ def test_the_export_holds_the_filtered_cases(served, sign_in):
     assert rows[0][:2] == ("事件编号", "事件标题")
     assert [r[1] for r in rows[1:]] == ["紧急事件"]
     assert rows[1][5] == "紧急"
+
+
+def test_the_timeline_shows_when_each_step_happened_not_when_it_was_typed_in(contracts, sign_in):
+    """A case recorded later (the demo replays 2016) keeps its own times on the page."""
+    from procurement.core import clock
+    from procurement.core.calendar import to_local
+    from procurement.tasks import cases
+    from procurement.tasks.states import CaseCategory, Urgency
+    coop = contracts.in_force()
+    grid = coop.agreements[0].communities[0].community.grids[0]
+    moment = contracts.when(coop.tender, 60)
+    with clock.frozen(moment):
+        case = cases.report(contracts.committee_user, grid=grid, category=CaseCategory.OTHER,
+                            urgency=Urgency.NORMAL, title="井盖缺失", description="路口井盖缺失")
+    with clock.frozen(moment + timedelta(hours=2)):
+        cases.cancel(contracts.agency_user(coop), case, "重复上报")
+    html = sign_in(contracts.manager).get(f"/cases/{case.id}").get_data(as_text=True)
+    for when in (moment, moment + timedelta(hours=2)):
+        assert to_local(when).strftime("%Y-%m-%d %H:%M") in html
