@@ -12,10 +12,11 @@ from flask_login import current_user
 from procurement.accounts.forms import ConfirmForm
 from procurement.contracts import services, signing
 from procurement.contracts.forms import (BANDS, SignForm, duties_form, evaluation_form,
-                                         percent_text, sub_contracts_form, terms_form)
+                                         sub_contracts_form, terms_form)
 from procurement.contracts.models import Agreement, Signature
 from procurement.contracts.permissions import can_manage, can_sign, can_view
 from procurement.contracts.states import EDITABLE, DocumentState, EvaluationSource, Grade
+from procurement.core.numbers import percent_number
 from procurement.core.pages import perform
 from procurement.core.permissions import allow, require
 from procurement.extensions import db
@@ -61,7 +62,7 @@ def budget_tables(agreement: Agreement) -> list[dict]:
 
 def weight_rows(agreement: Agreement) -> list[tuple[str, str]]:
     weights = agreement.evaluation_weights or {}
-    return [(source.label, percent_text(weights[source.value]))
+    return [(source.label, percent_number(weights[source.value]))
             for source in EvaluationSource if source.value in weights]
 
 

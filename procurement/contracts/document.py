@@ -18,6 +18,8 @@ from procurement.contracts.models import (Agreement, AgreementCommunity, Agreeme
                                           Cooperation, Signature)
 from procurement.contracts.states import (BudgetCategory, DocumentState, EvaluationSource,
                                           Grade, PartyRole)
+from procurement.core.calendar import add_months
+from procurement.core.numbers import format_percent
 from procurement.core.money import format_fen, from_fen, in_words, split_evenly
 from procurement.extensions import db
 
@@ -37,23 +39,6 @@ def cn_date(day: date | None) -> str:
 
 def designation(position: int) -> str:
     return f"{STEMS[position - 1]}方" if 1 <= position <= len(STEMS) else f"第{position}方"
-
-
-def percent(value) -> str:
-    """Decimal("0.30") → "30%"."""
-    shown = (Decimal(str(value)) * 100).normalize()
-    return f"{shown:f}%"
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)  # pragma: no cover
 
 
 def term_years(start: date, end: date) -> int:
@@ -161,7 +146,7 @@ def _quarters(agreement: Agreement) -> list[dict]:
 
 
 def _evaluation(agreement: Agreement) -> dict:
-    weights = [{"label": EvaluationSource(k).label, "weight": percent(v)}
+    weights = [{"label": EvaluationSource(k).label, "weight": format_percent(v)}
                for k, v in sorted(agreement.evaluation_weights.items(),
                                   key=lambda kv: list(EvaluationSource).index(EvaluationSource(kv[0])))]
     bands = {Grade(k): Decimal(str(v)).normalize() for k, v in agreement.grade_bands.items()}

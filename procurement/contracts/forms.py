@@ -14,17 +14,12 @@ from procurement.contracts.states import (BudgetCategory, CooperationState, Eval
 from procurement.core.forms import (DecimalTextField, LocalDateField, MoneyField, SearchForm,
                                     SelectField, TextField, enum_choices, max_length, required,
                                     trim)
+from procurement.core.numbers import HUNDRED, percent_number
 
-HUNDRED = Decimal(100)
 SUB_CONTRACT_ROWS = 8
 DEFAULT_AMOUNT_FEN = 40_000_000  # Lingyuan: 400,000 yuan per community per year
 MONEY_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
 BANDS = (Grade.EXCELLENT, Grade.GOOD, Grade.PASS)
-
-
-def percent_text(value) -> str:
-    """A stored fraction ("0.30") as the percentage typed on the form ("30")."""
-    return format((Decimal(str(value)) * HUNDRED).normalize(), "f")
 
 
 # --- the list --------------------------------------------------------------------------
@@ -224,7 +219,7 @@ def evaluation_form(agreement) -> EvaluationForm:
             _l("%(source)s（%%）", source=source.label), required_field=False, places=2,
             minimum=0, maximum=100, render_kw=MONEY_INPUT))
         if source.value in weights:
-            data[name] = Decimal(percent_text(weights[source.value]))
+            data[name] = percent_number(weights[source.value])
     for grade in BANDS:
         name = f"band_{grade.value}"
         setattr(Form, name, DecimalTextField(

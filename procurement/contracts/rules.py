@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from procurement.contracts.states import BudgetCategory, EvaluationSource, Grade
+from procurement.core.calendar import add_months
 from procurement.core.errors import DomainError
 from procurement.core.money import format_fen
 
@@ -20,10 +21,7 @@ DEFAULT_BANDS = {Grade.EXCELLENT: Decimal(90), Grade.GOOD: Decimal(80), Grade.PA
 
 
 def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    return add_months(day, 12 * years)
 
 
 def year_end(start: date, years: int = 1) -> date:

@@ -21,6 +21,7 @@ depends on the time zone; convert with ``to_local(dt).date()`` first.
 from __future__ import annotations
 
 import json
+import calendar as calendar_module
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -198,6 +199,13 @@ def next_working_day(d: date) -> date:
 
 
 # --- day counting (87号令 period rules) ----------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day (01-31 + 1 month → 02-28/29)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar_module.monthrange(year, month)[1]))
 
 
 def add_days(start: date, days: int) -> date:

@@ -7,6 +7,7 @@ from procurement.accounts.roles import Role
 from procurement.audit import record, snapshot
 from procurement.contracts.models import Agreement
 from procurement.core import clock
+from procurement.core.calendar import add_months
 from procurement.core.errors import DomainError
 from procurement.extensions import db
 from procurement.tasks.models import TeamMember
@@ -17,22 +18,11 @@ MEMBER_FIELDS = ("role", "name", "phone", "qualification", "grid_id", "start_dat
 INTEGRATION_MONTHS = 3
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
 def integration_until(agreement: Agreement) -> date | None:
     """The integration period runs three months from the cooperation's start (year one)."""
     if agreement.year_no != 1:
         return None
-    return _add_months(agreement.cooperation.start_date, INTEGRATION_MONTHS)
+    return add_months(agreement.cooperation.start_date, INTEGRATION_MONTHS)
 
 
 def _require_agency(actor, agreement: Agreement) -> None:

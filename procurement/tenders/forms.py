@@ -12,12 +12,12 @@ from procurement.core.forms import (CountField, DecimalTextField, LocalDateField
                                     LocalDateTimeField, MoneyField, MultiCheckboxField, SearchForm,
                                     SelectField, SelectMultipleField, TextField, enum_choices,
                                     max_length, required, strip_text)
+from procurement.core.numbers import HUNDRED, percent_number, plain
 from procurement.tenders.rules import CriterionSpec
 from procurement.tenders.states import (CriterionKind, ScoreCombination, TenderMethod,
                                         TenderState, TieBreak)
 
 CRITERION_ROWS = 8
-HUNDRED = Decimal(100)
 # What a new tender starts with: the usual service-tender table (price weight 30%).
 DEFAULT_CRITERIA = [
     CriterionSpec("服务方案", CriterionKind.SUBJECTIVE, Decimal(40), Decimal("0.40")),
@@ -155,13 +155,8 @@ class TenderForm(FlaskForm):
 
 def criterion_rows(criteria) -> list[dict]:
     """Form data for the scoring table from specs or Criterion rows (weights as percent)."""
-    return [{"name": c.name, "kind": CriterionKind(c.kind).value, "max_score": _plain(c.max_score),
-             "weight": _plain(c.weight * HUNDRED)} for c in criteria]
-
-
-def _plain(value: Decimal) -> Decimal:
-    """40.00 → 40, 0.3000 × 100 → 30: what a person would type."""
-    return Decimal(f"{Decimal(value).normalize():f}")
+    return [{"name": c.name, "kind": CriterionKind(c.kind).value, "max_score": plain(c.max_score),
+             "weight": percent_number(c.weight)} for c in criteria]
 
 
 # --- actions on the tender page ------------------------------------------------------------

@@ -10,14 +10,10 @@ from wtforms.validators import DataRequired, Optional
 
 from procurement.core.forms import (CountField, DecimalTextField, SelectField, max_length, required,
                                     trim)
+from procurement.core.numbers import plain
 from procurement.tenders.states import CorrectionReason, CriterionKind
 
 PLEASE_CHOOSE = _l("—— 请选择 ——")
-
-
-def _plain(number: Decimal) -> Decimal:
-    """40.00 → 40, so messages read "不能大于 40"."""
-    return Decimal(f"{Decimal(number).normalize():f}")
 
 
 class DeclarationForm(FlaskForm):
@@ -71,8 +67,8 @@ def score_sheet_form(tender, **kwargs) -> ScoreSheetForm:
     criteria = scored_criteria(tender)
     for criterion in criteria:
         setattr(Form, f"c{criterion.id}", DecimalTextField(
-            criterion.name, places=2, minimum=Decimal(0), maximum=_plain(criterion.max_score),
-            description=_l("0 至 %(max)s 分，最多两位小数", max=f"{_plain(criterion.max_score)}"),
+            criterion.name, places=2, minimum=Decimal(0), maximum=plain(criterion.max_score),
+            description=_l("0 至 %(max)s 分，最多两位小数", max=f"{plain(criterion.max_score)}"),
             render_kw={"inputmode": "decimal", "autocomplete": "off"}))
     form = Form(**kwargs)
     form.criteria = criteria
@@ -105,7 +101,7 @@ class CorrectionForm(FlaskForm):
     def __init__(self, *args, criteria=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.criterion.choices = [(0, PLEASE_CHOOSE),
-                                  *[(c.id, f"{c.name}（{c.kind.label}，满分 {_plain(c.max_score)}）")
+                                  *[(c.id, f"{c.name}（{c.kind.label}，满分 {plain(c.max_score)}）")
                                     for c in criteria]]
 
 

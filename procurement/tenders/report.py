@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from procurement.core.money import format_fen, from_fen, in_words
+from procurement.core.numbers import format_percent
 from procurement.extensions import db
 from procurement.tenders import rules
 from procurement.tenders.evaluation_models import (CommitteeMember, EvaluationRound,
@@ -168,7 +169,7 @@ def _facts(tender: Tender, schedule_dates: dict) -> dict:
         "deposit": money(tender.deposit_fen),
         "tie_break": tender.tie_break.label,
         "score_combination": tender.score_combination.label,
-        "low_price_ratio": rules.percent(tender.low_price_ratio),
+        "low_price_ratio": format_percent(tender.low_price_ratio),
         "invited": [i.agency.name for i in tender.invitations],
         "invitations_sent_at": next((i.sent_at for i in tender.invitations if i.sent_at), None),
         **schedule_dates,
@@ -338,10 +339,10 @@ def report_context(tender: Tender) -> dict:
         "tender": tender,
         "facts": _facts(tender, dates),
         "criteria": [{"name": c.name, "kind": c.kind.label, "max_score": c.max_score,
-                      "weight": rules.percent(c.weight), "price": c.kind is CriterionKind.PRICE}
+                      "weight": format_percent(c.weight), "price": c.kind is CriterionKind.PRICE}
                      for c in tender.criteria],
         "scored_criteria": [c.name for c in scored_criteria],
-        "price_weight": rules.percent(price_criterion.weight) if price_criterion else None,
+        "price_weight": format_percent(price_criterion.weight) if price_criterion else None,
         "opening": _opening(tender, bids, opened),
         "committee": _committee(seats),
         "declarations": _declarations(seats, bids_by_id),

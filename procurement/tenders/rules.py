@@ -9,9 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from procurement.core.calendar import (SHANGHAI, add_days, add_working_days, meets_min_days,
                                        working_days_between)
 from procurement.core.errors import DomainError
+from procurement.core.numbers import HUNDRED, format_percent
 from procurement.tenders.states import CriterionKind, ScoreCombination, TenderMethod, TieBreak
 
-HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 # 87号令 47: at least 7 judges when the budget reaches 10,000,000 yuan.
 LARGE_BUDGET_FEN = 10_000_000 * 100
@@ -36,10 +36,6 @@ PRICE_WEIGHT_LIMITS = {
 
 def round2(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def percent(weight: Decimal) -> str:
-    return f"{(weight * HUNDRED).normalize():f}%"
 
 
 # --- money -------------------------------------------------------------------------------
@@ -91,14 +87,14 @@ def check_criteria(criteria: Sequence[CriterionSpec], method: TenderMethod) -> N
         raise DomainError("综合评分法必须有且只有一项价格分（87号令第五十五条）。", field="criteria")
     total = sum((c.weight for c in criteria), Decimal(0))
     if total != 1:
-        raise DomainError(f"各评分因素权重之和必须等于 100%，现为 {percent(total)}。",
+        raise DomainError(f"各评分因素权重之和必须等于 100%，现为 {format_percent(total)}。",
                           field="criteria")
     low, high = PRICE_WEIGHT_LIMITS[TenderMethod(method)]
     weight = prices[0].weight
     if not low <= weight <= high:
-        rule = (f"在 {percent(low)} 至 {percent(high)} 之间（磋商办法第二十四条）" if high < 1
-                else f"不低于 {percent(low)}（87号令第五十五条）")
-        raise DomainError(f"服务项目的价格分权重应{rule}，现为 {percent(weight)}。",
+        rule = (f"在 {format_percent(low)} 至 {format_percent(high)} 之间（磋商办法第二十四条）" if high < 1
+                else f"不低于 {format_percent(low)}（87号令第五十五条）")
+        raise DomainError(f"服务项目的价格分权重应{rule}，现为 {format_percent(weight)}。",
                           field="criteria")
 
 
