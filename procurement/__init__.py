@@ -89,14 +89,19 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.home.views import bp as home_bp
     from procurement.contracts.views import bp as contracts_bp
     from procurement.orgs.views import bp as orgs_bp
+    from procurement.tasks.record_views import bp as records_bp
+    from procurement.tasks.register_views import bp as registers_bp
+    from procurement.tasks.team_views import bp as team_bp
     from procurement.tasks.views import bp as cases_bp
+    from procurement.tasks.work_views import bp as work_bp
     from procurement.tenders.bid_views import bp as bidding_bp
     from procurement.tenders.judge_views import bp as judging_bp
     from procurement.tenders.notice_views import bp as notices_bp
     from procurement.tenders.views import bp as tenders_bp
 
     for blueprint in (home_bp, accounts_bp, users_bp, orgs_bp, audit_bp, tenders_bp, bidding_bp,
-                      judging_bp, notices_bp, contracts_bp, cases_bp):
+                      judging_bp, notices_bp, contracts_bp, cases_bp, work_bp, records_bp,
+                      registers_bp, team_bp):
         app.register_blueprint(blueprint)
 
 

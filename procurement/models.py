@@ -13,4 +13,5 @@ from procurement.tenders.models import (Bid, BidFile, Challenge, Clarification, 
 from procurement.contracts.models import (Agreement, AgreementCommunity,  # noqa: F401
                                           AgreementParty, Amendment, BudgetLine, Cooperation,
                                           Signature, SpecialAgreement, SubContract)
-from procurement.tasks.models import GridCase, TeamMember  # noqa: F401
+from procurement.tasks.models import (GridCase, Household, Premises, ServiceTask,  # noqa: F401
+                                      TeamMember, WorkRecord)

@@ -20,7 +20,11 @@ MENU: list[tuple[object, list[NavItem]]] = [
                    NavItem(_l("评标"), "judging.index"), NavItem(_l("采购公告"), "notices.index")]),
     (_l("合同"), [NavItem(_l("合作与协议"), "contracts.index"),
                 NavItem(_l("合同公示"), "notices.contracts")]),
-    (_l("网格工作"), [NavItem(_l("网格事件"), "cases.index")]),
+    (_l("网格工作"), [NavItem(_l("服务清单与完成情况"), "work.index"),
+                  NavItem(_l("工作记录"), "records.index"),
+                  NavItem(_l("网格事件"), "cases.index"),
+                  NavItem(_l("住户与企业台账"), "registers.index"),
+                  NavItem(_l("服务团队"), "team.index")]),
     (_l("系统管理"), [NavItem(_l("组织机构"), "orgs.index"), NavItem(_l("用户账号"), "users.index")]),
     (_l("审计"), [NavItem(_l("审计日志"), "audit.index"), NavItem(_l("核验审计链"), "audit.verify")]),
 ]

@@ -232,6 +232,29 @@ def contracts(factory, builder):
 
 
 @pytest.fixture
+def serving(contracts, factory):
+    """A community served today by an agreement in force (it started on the first of this
+    month, so pages on the real clock see it), with its people: for grid-work tests."""
+    from procurement.accounts.roles import Role
+    from procurement.contracts import rules
+    from procurement.core.calendar import local_today
+
+    contracts.tenders.started(40)
+    start = local_today().replace(day=1)
+    coop = contracts.in_force(start_date=start, end_date=rules.year_end(start, 3))
+    agreement = coop.agreements[0]
+    community = agreement.communities[0].community
+    return {
+        "coop": coop, "agreement": agreement, "community": community,
+        "grid": community.grids[0], "worker": contracts.agency_user(coop),
+        "colleague": factory.user(Role.AGENCY_STAFF, org=coop.agency),
+        "committee": contracts.committee_user, "manager": contracts.manager,
+        "other_community": agreement.communities[1].community
+        if len(agreement.communities) > 1 else None,
+    }
+
+
+@pytest.fixture
 def live(builder):
     """Tenders still open for bids by the real clock (pages are not on the frozen clock)."""
     return builder.started(0)

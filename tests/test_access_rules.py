@@ -155,6 +155,10 @@ EXPECTED = {
     "cases.feed_back": {Role.AGENCY_STAFF},
     "cases.close": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER, Role.LEADER},
     "cases.rate": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF},
+    # --- task list and completion (work) ---
+    # --- progress records (records) ---
+    # --- registers (registers) ---
+    # --- team (team) ---
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",
@@ -172,6 +176,10 @@ READ_ONLY |= {"contracts.index", "contracts.export", "contracts.show", "contract
 READ_ONLY |= {"contracts.amendment", "contracts.special"}
 # grid cases: the auditor only reads the list, its export and the case page.
 READ_ONLY |= {"cases.index", "cases.export", "cases.show"}
+# task list and completion (work):
+# progress records (records):
+# registers (registers):
+# team (team):
 
 
 def test_every_endpoint_declares_an_access_rule(app):

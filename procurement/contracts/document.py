@@ -7,7 +7,7 @@ communities, budget lines, sub-contracts, amendments) and the signatures of its 
 version. The route decides who may print it (contracts.permissions.can_view).
 """
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -18,14 +18,12 @@ from procurement.contracts.models import (Agreement, AgreementCommunity, Agreeme
                                           Cooperation, Signature)
 from procurement.contracts.states import (BudgetCategory, DocumentState, EvaluationSource,
                                           Grade, PartyRole)
-from procurement.core.calendar import add_months
 from procurement.core.numbers import format_percent
 from procurement.core.money import format_fen, from_fen, in_words, split_evenly
 from procurement.extensions import db
 
 # 甲方, 乙方, … in the order the parties are listed.
 STEMS = "甲乙丙丁戊己庚辛壬癸"
-QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 
 
 def money(fen: int) -> dict:
@@ -129,20 +127,13 @@ def _budget(agreement: Agreement, communities: list[dict]) -> dict:
 
 
 def _quarters(agreement: Agreement) -> list[dict]:
-    """The year's quarters (clipped to the agreement's term) and each one's base amount:
-    each community's amount split evenly, to the fen, then added up."""
-    periods = []
-    for index in range(4):
-        start = add_months(agreement.start_date, 3 * index)
-        if start > agreement.end_date:
-            break
-        end = min(add_months(agreement.start_date, 3 * (index + 1)) - timedelta(days=1),
-                  agreement.end_date)
-        periods.append((start, end))
+    """The year's quarters and each one's base amount: each community's amount split
+    evenly, to the fen, then added up."""
+    periods = rules.quarters(agreement.start_date, agreement.end_date)
     shares = [split_evenly(c.amount_fen, len(periods)) for c in agreement.communities]
-    return [{"label": QUARTERS[i], "start": cn_date(start), "end": cn_date(end),
+    return [{"label": period.label, "start": cn_date(period.start), "end": cn_date(period.end),
              "amount": money(sum(share[i] for share in shares))}
-            for i, (start, end) in enumerate(periods)]
+            for i, period in enumerate(periods)]
 
 
 def _evaluation(agreement: Agreement) -> dict:

@@ -2,6 +2,7 @@
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from procurement.contracts.states import BudgetCategory, EvaluationSource, Grade
 from procurement.core.calendar import add_months
@@ -22,6 +23,36 @@ DEFAULT_BANDS = {Grade.EXCELLENT: Decimal(90), Grade.GOOD: Decimal(80), Grade.PA
 
 def add_years(day: date, years: int) -> date:
     return add_months(day, 12 * years)
+
+
+class Quarter(NamedTuple):
+    """A quarter of an annual agreement (服务季度): three months from its start, numbered
+    1..4, the last one clipped to the agreement's end. Payments, targets and evaluations
+    all count in these quarters."""
+    number: int
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        return f"第{QUARTER_NAMES[self.number - 1]}季度"
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+QUARTER_NAMES = ("一", "二", "三", "四")
+
+
+def quarters(start: date, end: date) -> list[Quarter]:
+    periods = []
+    for index in range(4):
+        first = add_months(start, 3 * index)
+        if first > end:
+            break
+        last = min(add_months(start, 3 * (index + 1)) - timedelta(days=1), end)
+        periods.append(Quarter(index + 1, first, last))
+    return periods
 
 
 def year_end(start: date, years: int = 1) -> date:

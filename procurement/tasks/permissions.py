@@ -1,8 +1,12 @@
-"""Who sees grid cases: the agency serving the community its own, the residents' committee
-its own community, the street office all of its own communities, auditors everything."""
+"""Who sees grid work: the agency serving a community its own, the residents' committee its
+own community, the street office all of its own communities, auditors everything. Lists
+scope in SQL with the same rule."""
 import sqlalchemy as sa
 
 from procurement.accounts.roles import Role
+from procurement.contracts.models import Agreement, AgreementCommunity, Cooperation
+from procurement.contracts.states import DocumentState
+from procurement.extensions import db
 from procurement.orgs.models import Community
 from procurement.tasks.models import GridCase
 
@@ -34,3 +38,69 @@ def visible_cases(user):
         conditions.append(GridCase.community_id.in_(
             sa.select(Community.id).where(Community.street_office_id == user.org_id)))
     return query.where(sa.or_(*conditions)) if conditions else query.where(sa.false())
+
+
+# --- a community's grid work: task list, registers, records, completion -------------------
+
+
+def _agency_communities(agency_id: int):
+    """Communities an agency serves or served under any signed agreement."""
+    return (sa.select(AgreementCommunity.community_id)
+            .join(Agreement, Agreement.id == AgreementCommunity.agreement_id)
+            .join(Cooperation, Cooperation.id == Agreement.cooperation_id)
+            .where(Cooperation.agency_id == agency_id,
+                   Agreement.state.in_((DocumentState.SIGNING, DocumentState.IN_FORCE))))
+
+
+def visible_community_ids(user):
+    """The communities whose grid work a user may read, as a select of ids: the agency the
+    ones it serves, a residents' committee its own, the street office its own, auditors all."""
+    query = sa.select(Community.id)
+    if user.has_role(Role.AUDITOR):
+        return query
+    conditions = []
+    if user.has_role(Role.AGENCY_STAFF):
+        conditions.append(Community.id.in_(_agency_communities(user.org_id)))
+    if user.has_role(Role.COMMITTEE_STAFF):
+        conditions.append(Community.committee_id == user.org_id)
+    if user.has_role(*OFFICE_READERS):
+        conditions.append(Community.street_office_id == user.org_id)
+    return query.where(sa.or_(*conditions)) if conditions else query.where(sa.false())
+
+
+def can_view_community_work(user, community: Community) -> bool:
+    return db.session.scalar(
+        visible_community_ids(user).where(Community.id == community.id).limit(1)) is not None
+
+
+def can_view_agreement_work(user, agreement: Agreement) -> bool:
+    """The task list, team and completion of an agreement: its agency, the street office,
+    the committees of its communities, auditors."""
+    cooperation = agreement.cooperation
+    if user.has_role(Role.AUDITOR):
+        return True
+    if user.has_role(Role.AGENCY_STAFF) and user.org_id == cooperation.agency_id:
+        return True
+    if user.has_role(*OFFICE_READERS) and user.org_id == cooperation.street_office_id:
+        return True
+    return user.has_role(Role.COMMITTEE_STAFF) and any(
+        row.community.committee_id == user.org_id for row in agreement.communities)
+
+
+def serving_agreement(community_id: int, day) -> Agreement | None:
+    """The annual agreement in force that covers this community on this day."""
+    return db.session.scalar(
+        sa.select(Agreement).join(AgreementCommunity,
+                                  AgreementCommunity.agreement_id == Agreement.id)
+        .where(AgreementCommunity.community_id == community_id,
+               Agreement.state == DocumentState.IN_FORCE,
+               Agreement.start_date <= day, Agreement.end_date >= day)
+        .limit(1))
+
+
+def is_serving_agency(user, community_id: int, day) -> bool:
+    """Agency staff of the agency whose agreement covers the community on the day."""
+    if not user.has_role(Role.AGENCY_STAFF):
+        return False
+    agreement = serving_agreement(community_id, day)
+    return agreement is not None and agreement.cooperation.agency_id == user.org_id
