@@ -75,13 +75,15 @@ def can_view_community_work(user, community: Community) -> bool:
 
 def can_view_agreement_work(user, agreement: Agreement) -> bool:
     """The task list, team and completion of an agreement: its agency, the street office,
-    the committees of its communities, auditors."""
+    the university evaluating it, the committees of its communities, auditors."""
     cooperation = agreement.cooperation
     if user.has_role(Role.AUDITOR):
         return True
     if user.has_role(Role.AGENCY_STAFF) and user.org_id == cooperation.agency_id:
         return True
     if user.has_role(*OFFICE_READERS) and user.org_id == cooperation.street_office_id:
+        return True
+    if user.has_role(Role.UNIVERSITY_EVALUATOR) and user.org_id == cooperation.university_id:
         return True
     return user.has_role(Role.COMMITTEE_STAFF) and any(
         row.community.committee_id == user.org_id for row in agreement.communities)
@@ -104,3 +106,50 @@ def is_serving_agency(user, community_id: int, day) -> bool:
         return False
     agreement = serving_agreement(community_id, day)
     return agreement is not None and agreement.cooperation.agency_id == user.org_id
+
+
+# --- registers (households, enterprises and shops) -----------------------------------------
+
+
+def can_edit_register(user, community: Community) -> bool:
+    """Import into a community's registers and take rows out of them: the agency serving
+    the community today, or a contract manager of its street office."""
+    from procurement.core import clock
+
+    if user.has_role(Role.CONTRACT_MANAGER) and user.org_id == community.street_office_id:
+        return True
+    return is_serving_agency(user, community.id, clock.today())
+
+
+# --- progress records (records) -------------------------------------------------------------
+
+
+def can_view_record(user, record) -> bool:
+    """A progress record is read by whoever may read its community's grid work."""
+    return can_view_community_work(user, record.community)
+
+
+def can_change_record(user, record) -> bool:
+    """Correct or withdraw: staff of the agency whose agreement the record belongs to."""
+    return (user.has_role(Role.AGENCY_STAFF)
+            and user.org_id == record.agreement.cooperation.agency_id)
+
+
+def visible_agreements(user):
+    """`can_view_agreement_work` as a query, for lists."""
+    query = sa.select(Agreement).join(Cooperation, Cooperation.id == Agreement.cooperation_id)
+    if user.has_role(Role.AUDITOR):
+        return query
+    conditions = []
+    if user.has_role(Role.AGENCY_STAFF):
+        conditions.append(Cooperation.agency_id == user.org_id)
+    if user.has_role(*OFFICE_READERS):
+        conditions.append(Cooperation.street_office_id == user.org_id)
+    if user.has_role(Role.UNIVERSITY_EVALUATOR):
+        conditions.append(Cooperation.university_id == user.org_id)
+    if user.has_role(Role.COMMITTEE_STAFF):
+        conditions.append(Agreement.id.in_(
+            sa.select(AgreementCommunity.agreement_id)
+            .join(Community, Community.id == AgreementCommunity.community_id)
+            .where(Community.committee_id == user.org_id)))
+    return query.where(sa.or_(*conditions)) if conditions else query.where(sa.false())

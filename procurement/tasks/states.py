@@ -189,7 +189,8 @@ ROUTINE_TASKS = frozenset({TaskKind.ACTIVITY, TaskKind.TRAINING, TaskKind.SUPERV
 # Records about one household, or one enterprise or shop, and records that belong to a grid.
 HOUSEHOLD_RECORDS = frozenset({RecordKind.VISIT, RecordKind.INFO_UPDATE})
 PREMISES_RECORDS = frozenset({RecordKind.INSPECTION})
-COMMUNITY_RECORDS = frozenset({RecordKind.WINDOW_SERVICE, RecordKind.TRAINING,
+COMMUNITY_RECORDS = frozenset({RecordKind.WINDOW_SERVICE, RecordKind.SOCIAL_ORGANISATION,
+                               RecordKind.TRAINING,
                                RecordKind.SUPERVISION, RecordKind.TEAM_MEETING,
                                RecordKind.JOINT_MEETING, RecordKind.ACTIVITY})
 # Records with participants, and with minutes.

@@ -1,5 +1,6 @@
-"""Home-page to-dos of grid work: overdue grid cases for everyone who sees them, and the
-cases waiting on the serving agency or on the reporter."""
+"""Home-page to-dos of grid work: overdue grid cases for everyone who sees them, the cases
+waiting on the serving agency or on the reporter, and this quarter's overdue and at-risk
+tasks of the agreements in force."""
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
@@ -8,8 +9,12 @@ from procurement.accounts.roles import Role
 from procurement.core import clock
 from procurement.extensions import db
 from procurement.home.todos import Todo, provides
+from procurement.contracts.models import Agreement
+from procurement.contracts.states import DocumentState
+from procurement.tasks import completion
+from procurement.tasks.completion import Status
 from procurement.tasks.models import GridCase
-from procurement.tasks.permissions import visible_cases
+from procurement.tasks.permissions import visible_agreements, visible_cases
 from procurement.tasks.states import OPEN_CASES, CaseState
 
 
@@ -40,4 +45,31 @@ def grid_case_todos(user) -> list[Todo]:
         items.append(Todo(_("%(n)s 件您上报的网格事件已办结，请评价", n=to_rate),
                           url_for("cases.index", state=CaseState.CLOSED.value),
                           _("您的评价计入服务质量评估。")))
+    return items
+
+
+@provides(Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER)
+def task_completion_todos(user) -> list[Todo]:
+    """This quarter's overdue and at-risk tasks, per community of each agreement in force."""
+    today = clock.today()
+    agreements = db.session.scalars(visible_agreements(user).where(
+        Agreement.state == DocumentState.IN_FORCE, Agreement.start_date <= today,
+        Agreement.end_date >= today)).all()
+    # A residents' committee follows its own community only.
+    own_only = not user.has_role(Role.AGENCY_STAFF, Role.CONTRACT_MANAGER, Role.LEADER)
+    items = []
+    for agreement in agreements:
+        for row in agreement.communities:
+            community = row.community
+            if own_only and community.committee_id != user.org_id:
+                continue
+            found = completion.alerts(completion.ledger(agreement, community, today))
+            overdue = sum(p.status is Status.OVERDUE for _, _, p in found)
+            if found:
+                items.append(Todo(
+                    _("%(community)s本季度 %(n)s 项服务任务逾期或有风险", community=community.name,
+                      n=len(found)),
+                    url_for("work.community", agreement_id=agreement.id,
+                            community_id=community.id),
+                    _("对照服务清单补齐走访、检查和记录；逾期的请说明原因。"), urgent=bool(overdue)))
     return items
