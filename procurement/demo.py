@@ -33,6 +33,7 @@ from procurement.core.calendar import SHANGHAI
 from procurement.extensions import db
 from procurement.orgs.models import Community, OrgKind, Organisation
 from procurement.orgs.services import create_community, create_organisation
+from procurement.tasks import task_list
 from procurement.tenders import award, bidding, evaluation, services
 from procurement.tenders.models import Tender
 from procurement.tenders.rules import CriterionSpec
@@ -75,8 +76,10 @@ DEMO_USERS = [
 ]
 
 
-def load_demo() -> bool:
-    """Create whatever part of the demo is missing; returns False when it is all there."""
+def load_demo(work: bool = True) -> bool:
+    """Create whatever part of the demo is missing; returns False when it is all there.
+    `work=False` leaves out the ten months of registers and records (about 15,000 rows),
+    for tests that need only the tenders, contracts and grid cases."""
     created = _load_organisations_and_users()
     if not _tender_exists(LINGYUAN_TENDER):
         _lingyuan_tender()
@@ -89,6 +92,9 @@ def load_demo() -> bool:
         created = True
     from procurement.demo_grid_work import load_grid_work
     created = load_grid_work(LINGYUAN_COOPERATION) or created
+    if work:
+        from procurement.demo_service_work import load_service_work
+        created = load_service_work(LINGYUAN_COOPERATION) or created
     return created
 
 
@@ -536,6 +542,7 @@ def _lingyuan_cooperation() -> Cooperation:
             manager, agreement, start_date=agreement.start_date, end_date=agreement.end_date,
             amounts={cid: AMOUNT_PER_COMMUNITY * 100 for cid in ids},
             budget={cid: _fen(FIRST_YEAR_BUDGET) for cid in ids})
+        task_list.draw_up(manager, agreement)  # the Lingyuan service list, per community
     _sign(contracts.sign_agreement, agreement, users, AGREEMENT_SIGNATURES)
 
     with clock.frozen(SPECIAL_CREATED):

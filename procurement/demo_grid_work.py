@@ -40,7 +40,49 @@ CASES = [
      "路灯不亮", "林口路与中心街交叉口两盏路灯夜间不亮。", "escalated"),
 ]
 DEPARTMENTS = {CaseCategory.ILLEGAL_BUILDING: "灵源街道城建办",
-               CaseCategory.FACILITIES: "灵源街道市政服务中心"}
+               CaseCategory.FACILITIES: "灵源街道市政服务中心",
+               CaseCategory.SAFETY: "灵源街道安监办",
+               CaseCategory.SANITATION: "灵源街道环卫所"}
+
+# The everyday cases of the first months (DOMAIN.md 4: 50+ solved, things thrown from
+# heights, waterlogged roads, broken pavements): (category, urgency, title, description).
+EVERYDAY = [
+    (CaseCategory.SAFETY, Urgency.URGENT, "高空抛物", "{b}有住户从高处抛下垃圾袋，险些砸中行人。"),
+    (CaseCategory.FACILITIES, Urgency.URGENT, "道路积水", "暴雨后{b}前路段积水没过脚踝，影响通行。"),
+    (CaseCategory.FACILITIES, Urgency.NORMAL, "人行道路面破损", "{b}旁人行道地砖松动破损约5米。"),
+    (CaseCategory.SANITATION, Urgency.NORMAL, "建筑垃圾乱堆放", "{b}楼下有装修垃圾堆放三天未清运。"),
+    (CaseCategory.DISPUTE, Urgency.NORMAL, "夜间噪音扰民", "{b}底商夜间营业噪音大，住户多次投诉。"),
+    (CaseCategory.POPULATION, Urgency.NORMAL, "新入住人员未登记", "{b}出租屋新入住4名务工人员未办理登记。"),
+    (CaseCategory.SAFETY, Urgency.EMERGENCY, "井盖缺失", "{b}门口污水井盖缺失，已临时设置警示。"),
+    (CaseCategory.SAFETY, Urgency.URGENT, "消防通道被占用", "{b}消防通道被私家车长期占用。"),
+    (CaseCategory.FACILITIES, Urgency.NORMAL, "健身器材损坏", "{b}旁小广场健身器材断裂，存在安全隐患。"),
+    (CaseCategory.SANITATION, Urgency.NORMAL, "下水道堵塞", "{b}下水道堵塞，污水外溢。"),
+]
+TYPHOON_DAY = date(2016, 9, 16)  # the day after Meranti
+
+
+def _everyday_cases() -> list:
+    """48 cases from May to October 2016, both communities, every grid; one in eight goes
+    to a department, and one is handled days late (it costs 灵水 its second quarter's
+    in-time rate)."""
+    found = []
+    day = date(2016, 5, 11)
+    for n in range(48):
+        name = ("林口社区", "灵水社区")[n % 2]
+        reporter = "cishan" if n % 3 else ("linkou" if name == "林口社区" else "lingshui")
+        category, urgency, title, text = EVERYDAY[n % len(EVERYDAY)]
+        if day == TYPHOON_DAY or (TYPHOON_DAY <= day < TYPHOON_DAY + timedelta(days=4)):
+            category, urgency, title, text = (CaseCategory.SAFETY, Urgency.EMERGENCY,
+                                              "台风后树木倒伏", "台风过后{b}旁大树倒伏压住电线。")
+        path = ("escalated" if n % 8 == 5 and category in DEPARTMENTS
+                else "late" if n == 31 else "closed")
+        found.append((day, name, n % 5 + 1, reporter, category, urgency, title,
+                      text.format(b=f"{n % 5 + 1}区{n % 7 + 1}号楼"), path))
+        day += timedelta(days=3 + n % 2)
+    return found
+
+
+CASES = CASES + _everyday_cases()
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -114,15 +156,21 @@ def _cases(agreement: Agreement) -> None:
         if path == "escalated":
             with clock.frozen(_at(day, 14)):
                 cases.escalate(worker, case, DEPARTMENTS[category])
-            with clock.frozen(_at(day + timedelta(days=2), 10)):
+            answered = (_at(day + timedelta(days=1), 9) if urgency is not Urgency.NORMAL
+                        else _at(day + timedelta(days=2), 10))
+            with clock.frozen(answered):
                 cases.record_department_result(manager, case, "部门已现场处理并完成整改。")
             closer = supervisor
         else:
-            with clock.frozen(_at(day, 15)):
+            # On the spot: an emergency within hours; a late one days after its limit.
+            handled = (_at(day + timedelta(days=4), 15) if path == "late" else
+                       _at(day, 12) if urgency is Urgency.EMERGENCY else _at(day, 15))
+            with clock.frozen(handled):
                 cases.handle_on_spot(worker, case, "网格社工已到现场协调处理完毕。")
             closer = manager  # never the handler
-        with clock.frozen(_at(day + timedelta(days=2), 16)):
+        done = day + timedelta(days=5 if path == "late" else 2)
+        with clock.frozen(_at(done, 16)):
             cases.feed_back(worker, case, "处置结果已告知上报人。")
             cases.close(closer, case)
-        with clock.frozen(_at(day + timedelta(days=3), 10)):
+        with clock.frozen(_at(done + timedelta(days=1), 10)):
             cases.rate(users[reporter], case, 5 if path == "closed" else 4, "处理及时，满意。")

@@ -24,7 +24,7 @@ from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINI
                               load_demo)
 from procurement.documents.models import StoredFile
 from procurement.orgs.models import Community, OrgKind, Organisation
-from procurement.tasks.models import GridCase, TeamMember
+from procurement.tasks.models import GridCase, ServiceTask, TeamMember
 from procurement.tenders import award, evaluation, rules
 from procurement.tenders.evaluation_models import (CommitteeMember, Declaration, EvaluationRound,
                                                    RoundEntry, Score, ScoreCorrection, ScoreSheet)
@@ -37,14 +37,14 @@ ALL_TABLES = (Organisation, Community, User, AuditEntry, StoredFile, Tender, Cri
               Invitation, Bid, Challenge, CommitteeMember, Declaration, EvaluationRound,
               RoundEntry, ScoreSheet, Score, ScoreCorrection, Cooperation, Agreement,
               AgreementParty, AgreementCommunity, BudgetLine, SubContract, Amendment,
-              SpecialAgreement, Signature, GridCase, TeamMember)
+              SpecialAgreement, Signature, GridCase, TeamMember, ServiceTask)
 CONTRACT_TABLES = (Cooperation, Agreement, AgreementParty, AgreementCommunity, BudgetLine,
                    SubContract, Amendment, SpecialAgreement, Signature)
 
 
 @pytest.fixture
 def demo(db):
-    assert load_demo() is True
+    assert load_demo(work=False) is True
     db.session.flush()
 
 
@@ -72,7 +72,7 @@ def test_demo_has_a_user_for_every_role(demo, db):
 def test_demo_loads_only_once(demo, db):
     counts = row_counts(*ALL_TABLES)
     last_hash = db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.seq.desc()))
-    assert load_demo() is False
+    assert load_demo(work=False) is False
     db.session.flush()
     assert row_counts(*ALL_TABLES) == counts
     assert db.session.scalar(sa.select(AuditEntry.hash).order_by(AuditEntry.seq.desc())) == last_hash
@@ -84,11 +84,11 @@ def test_demo_adds_the_tenders_to_a_database_that_has_only_the_older_demo(demo, 
         assert tender(db, number) is not None
     organisations, users = row_counts(Organisation, User)
     _delete_tenders(db)
-    assert load_demo() is True
+    assert load_demo(work=False) is True
     assert row_counts(Organisation, User) == (organisations, users)
     assert tender(db, LINGYUAN_TENDER).state is TenderState.AWARDED
     assert tender(db, TRAINING_TENDER).state is TenderState.FAILED
-    assert load_demo() is False
+    assert load_demo(work=False) is False
 
 
 def test_demo_adds_the_cooperation_to_a_database_that_has_only_the_tenders(demo, db):
@@ -98,16 +98,16 @@ def test_demo_adds_the_cooperation_to_a_database_that_has_only_the_tenders(demo,
     tenders = row_counts(Tender, Bid, Challenge)
     _delete_contracts(db)
     assert row_counts(*CONTRACT_TABLES) == (0,) * len(CONTRACT_TABLES)
-    assert load_demo() is True
+    assert load_demo(work=False) is True
     db.session.flush()
     assert row_counts(Tender, Bid, Challenge) == tenders
     assert cooperation(db).state is CooperationState.ACTIVE
-    assert load_demo() is False
+    assert load_demo(work=False) is False
 
 
 def _delete_contracts(db):
     for statement in (
-            sa.delete(GridCase), sa.delete(TeamMember), sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
+            sa.delete(GridCase), sa.delete(TeamMember), sa.delete(ServiceTask), sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
             sa.delete(BudgetLine), sa.delete(SubContract), sa.delete(AgreementCommunity),
             sa.delete(AgreementParty), sa.delete(Agreement), sa.delete(Cooperation)):
         db.session.execute(statement)
@@ -395,7 +395,9 @@ def test_demo_has_the_team_and_grid_cases_through_every_path(demo, db):
     assert team.gaps(agreement, date(2016, 6, 1)) == []
     assert TeamMember.query.filter(TeamMember.end_date.is_not(None)).count() == 1
     states = [c.state for c in GridCase.query.order_by(GridCase.reported_at)]
-    assert states.count(CaseState.RATED) == 5 and states.count(CaseState.CANCELLED) == 1
+    # 50+ cases in the first months (DOMAIN.md 4), a few escalated, one cancelled.
+    assert len(states) >= 50 and states.count(CaseState.CANCELLED) == 1
+    assert states.count(CaseState.RATED) == len(states) - 1
     escalated = GridCase.query.filter(GridCase.department.is_not(None)).all()
-    assert len(escalated) == 2
+    assert 3 <= len(escalated) <= 10
     assert all(c.closed_by_id != c.handler_id for c in GridCase.query if c.closed_by_id)
