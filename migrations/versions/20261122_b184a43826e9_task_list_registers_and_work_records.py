@@ -90,6 +90,7 @@ def upgrade():
     sa.Column('recorded_at', procurement.core.types.UTCDateTime(), nullable=False),
     sa.Column('withdrawn_by_id', sa.Integer(), nullable=True),
     sa.Column('withdrawn_at', procurement.core.types.UTCDateTime(), nullable=True),
+    sa.Column('withdraw_reason', sa.String(length=500), nullable=True),
     sa.CheckConstraint('participants IS NULL OR participants >= 0', name=op.f('ck_work_records_participants_not_negative')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_work_records_agreement_id_agreements')),
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_work_records_community_id_communities')),

@@ -241,11 +241,12 @@ class WorkRecord(db.Model):
                                                  default=RecordStatus.CURRENT)
     replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_records.id"),
                                                     unique=True)
-    change_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    change_reason: Mapped[str | None] = mapped_column(sa.String(500))  # why this corrects
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdraw_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     agreement = relationship("Agreement")
     community = relationship("Community")

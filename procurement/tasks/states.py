@@ -208,7 +208,7 @@ def group_of(kind: TaskKind) -> TaskGroup:
 
 
 R = RecordStatus
-RECORD = StateMachine("工作记录", {R.CURRENT: {R.CORRECTED, R.WITHDRAWN}})
+RECORD = StateMachine("工作记录", {R.CURRENT: {R.CORRECTED, R.WITHDRAWN}}, attribute="status")
 
 LABELS.update({(type(member), member.value): label for member, label in [
     (TaskKind.HOUSEHOLD_VISIT, _l("入户走访")),

@@ -206,7 +206,7 @@ def test_corrected_and_withdrawn_records_do_not_count(work):
     start = work["start"]
     home = _households(work, 1)[0]
     _record(work, RecordKind.VISIT, start + timedelta(days=3), household=home,
-            status=RecordStatus.WITHDRAWN, change_reason="录错住户")
+            status=RecordStatus.WITHDRAWN, withdraw_reason="录错住户")
     _record(work, RecordKind.VISIT, start + timedelta(days=4), household=home,
             status=RecordStatus.CORRECTED)
     progress = _progress(work, TaskKind.HOUSEHOLD_VISIT, start + timedelta(days=5),
