@@ -15,3 +15,7 @@ from procurement.contracts.models import (Agreement, AgreementCommunity,  # noqa
                                           Signature, SpecialAgreement, SubContract)
 from procurement.tasks.models import (GridCase, Household, Premises, ServiceTask,  # noqa: F401
                                       TeamMember, WorkRecord)
+from procurement.evaluations.models import (EvaluationFile, EvaluationPeriod,  # noqa: F401
+                                            EvaluationScore, EvaluationSheet, Indicator,
+                                            IndicatorSet, PeriodResult, Survey, SurveyResponse,
+                                            SurveyToken)

@@ -4,6 +4,7 @@ import contextvars
 import os
 import threading
 import uuid
+from datetime import timedelta
 from itertools import count
 
 import pytest
@@ -251,6 +252,41 @@ def serving(contracts, factory):
         "committee": contracts.committee_user, "manager": contracts.manager,
         "other_community": agreement.communities[1].community
         if len(agreement.communities) > 1 else None,
+    }
+
+
+@pytest.fixture
+def appraised(contracts, factory):
+    """An agreement in force whose first quarter has ended (it started on the first of the
+    month four months ago), with the task list drawn up: for evaluation tests. A dict with
+    agreement, community (the first), quarter (its first-quarter EvaluationPeriod) and the
+    raters: agency, committee (of that community), manager, leader, professor (the
+    university's evaluator), plus outsiders: other_agency, other_committee."""
+    from procurement.accounts.roles import Role
+    from procurement.contracts import rules
+    from procurement.core.calendar import local_today
+    from procurement.evaluations import plan
+    from procurement.tasks import task_list
+
+    contracts.tenders.started(160)
+    month = local_today().replace(day=1)
+    for _ in range(4):
+        month = (month - timedelta(days=1)).replace(day=1)
+    coop = contracts.cooperation(start_date=month, end_date=rules.year_end(month, 3))
+    agreement = coop.agreements[0]
+    task_list.draw_up(contracts.manager, agreement)
+    contracts.sign_all(agreement)
+    community = agreement.communities[0].community
+    outsider = next(u for u, a in zip(contracts.tenders.agency_users, contracts.tenders.agencies)
+                    if a.id != coop.agency_id)
+    return {
+        "agreement": agreement, "community": community,
+        "quarter": plan.periods(agreement)[0],
+        "agency": contracts.agency_user(coop), "committee": contracts.committee_user,
+        "manager": contracts.manager, "leader": contracts.leader,
+        "professor": contracts.professor, "other_agency": outsider,
+        "other_committee": factory.user(Role.COMMITTEE_STAFF,
+                                        org=factory.community().committee),
     }
 
 
