@@ -20,6 +20,7 @@ from procurement.core.numbers import percent_number
 from procurement.core.pages import perform
 from procurement.core.permissions import allow, require
 from procurement.extensions import db
+from procurement.tasks.team_views import agreement_box
 from procurement.contracts.views import (ENDED, MANAGER, READERS, SIGNERS, bp, gate_message,
                                          link, renewable, sign_deadline)
 
@@ -128,6 +129,7 @@ def agreement_context(agreement: Agreement) -> dict:
                                     agreement_id=agreement.id, cooperation_id=cooperation.id))
                            for m in agreement.amendments])
     ctx["next_steps"] = agreement_steps(agreement, ctx)
+    ctx["team"] = agreement_box(agreement)  # integration period and team gaps
     return ctx
 
 

@@ -10,6 +10,7 @@ from procurement.home import providers  # noqa: F401  (registers the foundation'
 from procurement.tenders import todos as tender_todos  # noqa: F401  (registers the tender to-dos)
 from procurement.contracts import todos as contract_todos  # noqa: F401  (registers the contract to-dos)
 from procurement.tasks import todos as task_todos  # noqa: F401  (registers the grid-work to-dos)
+from procurement.tasks import team_todos  # noqa: F401  (registers the team to-dos)
 from procurement.home.todos import todos_for
 
 bp = Blueprint("home", __name__)

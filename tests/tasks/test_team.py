@@ -103,3 +103,51 @@ def test_integration_period_is_three_months_of_the_first_year(staffed, contracts
     assert until == date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, start.day)
     second = services.draft_renewal(contracts.manager, agreement)
     assert team.integration_until(second) is None
+
+
+def test_a_cancelled_agreement_has_no_team_to_keep(staffed, contracts):
+    agreement, community, staff = staffed
+    renewal = services.draft_renewal(contracts.manager, agreement)
+    services.terminate(contracts.manager, agreement.cooperation, "机构退出")
+    before = row_counts(TeamMember, AuditEntry)
+    with pytest.raises(DomainError, match="已作废"):
+        team.add_member(staff, renewal, community_id=community.id, role=TeamRole.PROJECT_LEAD,
+                        name="张", start_date=renewal.start_date)
+    assert row_counts(TeamMember, AuditEntry) == before
+    assert not team.can_keep_team(staff, renewal) and team.can_keep_team(staff, agreement)
+
+
+def test_summaries_judge_a_team_within_the_agreement_term(staffed):
+    agreement, community, staff = staffed
+    lead = team.add_member(staff, agreement, community_id=community.id,
+                           role=TeamRole.PROJECT_LEAD, name="陈社工",
+                           start_date=agreement.start_date)
+    team.end_member(staff, lead, end_date=agreement.end_date - timedelta(days=1), reason="调岗")
+    before, after = (agreement.start_date - timedelta(days=10),
+                     agreement.end_date + timedelta(days=10))
+    assert team.judged_on(agreement, before) == agreement.start_date
+    assert team.judged_on(agreement, after) == agreement.end_date
+    early, late = (team.summaries([agreement], day)[agreement.id] for day in (before, after))
+    assert (early["day"], early["size"]) == (agreement.start_date, 1)
+    assert (late["day"], late["size"]) == (agreement.end_date, 0)
+    assert f"{community.name}没有专业社工（项目负责人）。" in late["gaps"]
+    assert f"{community.name}没有专业社工（项目负责人）。" not in early["gaps"]
+    assert early["gaps"] == team.gaps(agreement, agreement.start_date)
+
+
+def test_the_same_person_is_not_added_twice_to_the_same_post(staffed):
+    agreement, community, staff = staffed
+    grid = community.grids[0]
+
+    def add(grid_id=grid.id, role=TeamRole.GRID_WORKER):
+        return team.add_member(staff, agreement, community_id=community.id, role=role,
+                               grid_id=grid_id, name="王网格", start_date=agreement.start_date)
+
+    first = add()
+    with pytest.raises(DomainError, match="不能重复添加"):
+        add()
+    add(grid_id=community.grids[1].id)  # another grid: another post
+    add(role=TeamRole.SUPERVISOR)
+    team.end_member(staff, first, end_date=agreement.start_date, reason="调岗")
+    add()  # back on the post after leaving it
+    assert TeamMember.query.filter_by(name="王网格").count() == 4
