@@ -70,6 +70,20 @@ ACTION_LABELS = {
     "case.rated": "评价网格事件",
     "team.add": "服务团队成员到岗",
     "team.end": "服务团队成员离岗",
+    "register.import_households": "导入住户台账",
+    "register.import_premises": "导入企业与店铺台账",
+    "household.deactivate": "住户移出台账",
+    "household.activate": "住户恢复在册",
+    "premises.deactivate": "企业或店铺移出台账",
+    "premises.activate": "企业或店铺恢复在册",
+    "record.add": "填写工作记录",
+    "record.batch": "批量填写工作记录",
+    "record.correct": "更正工作记录",
+    "record.withdraw": "作废工作记录",
+    "tasks.draw_up": "编制服务清单",
+    "tasks.update": "修改服务任务目标",
+    "evaluation.finalise": "确定评估结果",
+    "agreement.annual_grade": "确定年度评估等级",
 }
 
 OBJECT_LABELS = {
@@ -86,6 +100,11 @@ OBJECT_LABELS = {
     "special_agreements": "专项服务合作协议",
     "grid_cases": "网格事件",
     "team_members": "服务团队成员",
+    "households": "住户",
+    "premises": "企业或店铺",
+    "work_records": "工作记录",
+    "service_tasks": "服务任务",
+    "period_results": "评估结果",
 }
 
 
