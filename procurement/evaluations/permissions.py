@@ -7,7 +7,7 @@ from procurement.accounts.roles import Role
 from procurement.contracts.models import Agreement
 from procurement.contracts.states import EvaluationSource as Src
 from procurement.evaluations.states import SheetState
-from procurement.tasks.permissions import can_view_agreement_work
+from procurement.tasks.permissions import can_view_agreement_work, reads_every_community
 
 OFFICE_RATERS = (Role.CONTRACT_MANAGER, Role.LEADER)
 
@@ -45,18 +45,6 @@ def can_view(user, agreement: Agreement, community=None) -> bool:
     if community is None or reads_every_community(user, agreement):
         return True
     return community.committee_id == user.org_id
-
-
-def reads_every_community(user, agreement: Agreement) -> bool:
-    """Everyone who reads an agreement's evaluations reads all its communities, except a
-    residents' committee, which reads its own."""
-    cooperation = agreement.cooperation
-    return (user.has_role(Role.AUDITOR)
-            or (user.has_role(Role.AGENCY_STAFF) and user.org_id == cooperation.agency_id)
-            or (user.has_role(Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER)
-                and user.org_id == cooperation.street_office_id)
-            or (user.has_role(Role.UNIVERSITY_EVALUATOR)
-                and user.org_id == cooperation.university_id))
 
 
 def can_view_sheet(user, sheet) -> bool:

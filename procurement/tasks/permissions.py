@@ -153,3 +153,15 @@ def visible_agreements(user):
             .join(Community, Community.id == AgreementCommunity.community_id)
             .where(Community.committee_id == user.org_id)))
     return query.where(sa.or_(*conditions)) if conditions else query.where(sa.false())
+
+
+def reads_every_community(user, agreement: Agreement) -> bool:
+    """Everyone who reads an agreement's evaluations reads all its communities, except a
+    residents' committee, which reads its own."""
+    cooperation = agreement.cooperation
+    return (user.has_role(Role.AUDITOR)
+            or (user.has_role(Role.AGENCY_STAFF) and user.org_id == cooperation.agency_id)
+            or (user.has_role(Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER)
+                and user.org_id == cooperation.street_office_id)
+            or (user.has_role(Role.UNIVERSITY_EVALUATOR)
+                and user.org_id == cooperation.university_id))

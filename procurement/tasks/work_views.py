@@ -16,7 +16,8 @@ from procurement.extensions import db
 from procurement.tasks import completion, task_list
 from procurement.tasks.completion import Status
 from procurement.tasks.models import ServiceTask
-from procurement.tasks.permissions import can_view_agreement_work, visible_agreements
+from procurement.tasks.permissions import (can_view_agreement_work, reads_every_community,
+                                           visible_agreements)
 from procurement.tasks.states import Frequency, Measure, Population
 from procurement.tasks.work_forms import TaskForm
 
@@ -40,26 +41,14 @@ def load_community(agreement: Agreement, community_id: int):
     if row is None:
         abort(404)
     # A residents' committee reads its own community only.
-    if current_user.has_role(Role.COMMITTEE_STAFF) and not _reads_all(agreement):
-        require(row.community.committee_id == current_user.org_id)
+    require(reads_every_community(current_user, agreement)
+            or row.community.committee_id == current_user.org_id)
     return row.community
-
-
-def _reads_all(agreement: Agreement) -> bool:
-    """Everyone but a committee (which sees only its own community) sees every community."""
-    cooperation = agreement.cooperation
-    user = current_user
-    return (user.has_role(Role.AUDITOR)
-            or (user.has_role(Role.AGENCY_STAFF) and user.org_id == cooperation.agency_id)
-            or (user.has_role(Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER)
-                and user.org_id == cooperation.street_office_id)
-            or (user.has_role(Role.UNIVERSITY_EVALUATOR)
-                and user.org_id == cooperation.university_id))
 
 
 def _communities(agreement: Agreement):
     rows = [row.community for row in agreement.communities]
-    if _reads_all(agreement):
+    if reads_every_community(current_user, agreement):
         return rows
     return [c for c in rows if c.committee_id == current_user.org_id]
 
