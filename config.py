@@ -72,6 +72,8 @@ class Config:
     # Grid cases: hours from report to closure, per urgency (local practice; a setting).
     # The agency's quarterly self-assessment is due this many working days after the quarter.
     SELF_ASSESSMENT_DUE_WORKING_DAYS = int(os.environ.get("SELF_ASSESSMENT_DUE_WORKING_DAYS", 10))
+    # A quarter's instalment falls due this many working days after the quarter ends.
+    DISBURSEMENT_DUE_WORKING_DAYS = int(os.environ.get("DISBURSEMENT_DUE_WORKING_DAYS", 20))
     GRID_CASE_HOURS = {"normal": int(os.environ.get("GRID_CASE_HOURS_NORMAL", 72)),
                        "urgent": int(os.environ.get("GRID_CASE_HOURS_URGENT", 24)),
                        "emergency": int(os.environ.get("GRID_CASE_HOURS_EMERGENCY", 4))}

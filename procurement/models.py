@@ -19,3 +19,5 @@ from procurement.evaluations.models import (EvaluationFile, EvaluationPeriod,  #
                                             EvaluationScore, EvaluationSheet, Indicator,
                                             IndicatorSet, PeriodResult, Survey, SurveyResponse,
                                             SurveyToken)
+from procurement.disbursements.models import (Account, Instalment, Movement,  # noqa: F401
+                                              PaymentRule, SpendingReport)

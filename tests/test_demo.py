@@ -22,6 +22,7 @@ from procurement.contracts.states import (BudgetCategory, CooperationState, Docu
 from procurement.core.calendar import is_working_day
 from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINING_TENDER,
                               load_demo)
+from procurement.disbursements.models import Account, Instalment, Movement
 from procurement.documents.models import StoredFile
 from procurement.orgs.models import Community, OrgKind, Organisation
 from procurement.tasks.models import GridCase, ServiceTask, TeamMember
@@ -107,7 +108,9 @@ def test_demo_adds_the_cooperation_to_a_database_that_has_only_the_tenders(demo,
 
 def _delete_contracts(db):
     for statement in (
-            sa.delete(GridCase), sa.delete(TeamMember), sa.delete(ServiceTask), sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
+            sa.delete(GridCase), sa.delete(TeamMember), sa.delete(ServiceTask),
+            sa.delete(Movement), sa.delete(Instalment), sa.delete(Account),
+            sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
             sa.delete(BudgetLine), sa.delete(SubContract), sa.delete(AgreementCommunity),
             sa.delete(AgreementParty), sa.delete(Agreement), sa.delete(Cooperation)):
         db.session.execute(statement)

@@ -10,6 +10,7 @@ from procurement.contracts.states import (EDITABLE, BudgetCategory, CooperationS
                                           DocumentState)
 from procurement.core.errors import DomainError
 from procurement.core.money import format_fen
+from procurement.disbursements import schedule
 from procurement.extensions import db
 
 
@@ -94,6 +95,8 @@ def _apply(actor, amendment: Amendment) -> None:
     agreement.content_hash = signing.compute_hash(agreement)
     record(actor, "agreement.amend", agreement, before,
            agreement_snapshot(agreement) | {"amendment": amendment.number})
+    # The payments follow the new amounts: instalments not yet requested are re-planned.
+    schedule.replan(actor, agreement, f"第{amendment.number}号变更：{amendment.reason[:100]}")
 
 
 def sign_amendment(actor, amendment: Amendment, shown_hash: str):
@@ -147,4 +150,8 @@ def create_special(actor, agreement: Agreement, *, title: str, content: str,
 
 
 def sign_special(actor, special: SpecialAgreement, shown_hash: str):
-    return signing.sign(actor, special, shown_hash=shown_hash)
+    signature = signing.sign(actor, special, shown_hash=shown_hash)
+    # Once in force, a scheduled agreement gets the special's instalment too.
+    if special.state is DocumentState.IN_FORCE and schedule.accounts_of(special.agreement):
+        schedule.schedule(actor, special.agreement)
+    return signature

@@ -15,6 +15,7 @@ from procurement.contracts.states import (COOPERATION, DOCUMENT, EDITABLE, Budge
                                           Grade, PartyRole, SubContractKind)
 from procurement.core import clock
 from procurement.core.errors import DomainError
+from procurement.disbursements import schedule
 from procurement.core.money import split_evenly
 from procurement.extensions import db
 from procurement.orgs.models import Community, OrgKind, Organisation
@@ -242,6 +243,8 @@ def sign_agreement(actor, agreement: Agreement, shown_hash: str):
         coop = agreement.cooperation
         COOPERATION.move(coop, CooperationState.ACTIVE, "生效")
         record(actor, "cooperation.activate", coop, {"state": "draft"}, {"state": "active"})
+    if agreement.state is DocumentState.IN_FORCE:
+        schedule.schedule(actor, agreement)  # the year's quarterly instalments
     return signature
 
 
