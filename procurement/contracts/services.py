@@ -16,6 +16,7 @@ from procurement.contracts.states import (COOPERATION, DOCUMENT, EDITABLE, Budge
 from procurement.core import clock
 from procurement.core.errors import DomainError
 from procurement.disbursements import schedule
+from procurement.evaluations import plan as evaluation_plan
 from procurement.core.money import split_evenly
 from procurement.extensions import db
 from procurement.orgs.models import Community, OrgKind, Organisation
@@ -245,6 +246,7 @@ def sign_agreement(actor, agreement: Agreement, shown_hash: str):
         record(actor, "cooperation.activate", coop, {"state": "draft"}, {"state": "active"})
     if agreement.state is DocumentState.IN_FORCE:
         schedule.schedule(actor, agreement)  # the year's quarterly instalments
+        evaluation_plan.periods(agreement)   # and the quarters they are evaluated in
     return signature
 
 
