@@ -4,6 +4,8 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app procurement
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Browser tests use Debian's chromium (system-packages); Playwright never fetches its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: install run test test-sqlite test-postgres system-packages translations db demo bench clean
 

@@ -78,8 +78,9 @@ DEMO_USERS = [
 
 def load_demo(work: bool = True) -> bool:
     """Create whatever part of the demo is missing; returns False when it is all there.
-    `work=False` leaves out the ten months of registers and records (about 15,000 rows),
-    for tests that need only the tenders, contracts and grid cases."""
+    `work=False` leaves out the year of registers and records (about 15,000 rows), its
+    evaluations and payments, for tests that need only the tenders, contracts and grid
+    cases."""
     created = _load_organisations_and_users()
     if not _tender_exists(LINGYUAN_TENDER):
         _lingyuan_tender()
@@ -93,8 +94,12 @@ def load_demo(work: bool = True) -> bool:
     from procurement.demo_grid_work import load_grid_work
     created = load_grid_work(LINGYUAN_COOPERATION) or created
     if work:
+        from procurement.demo_disbursements import load_disbursements
+        from procurement.demo_evaluations import load_evaluations
         from procurement.demo_service_work import load_service_work
         created = load_service_work(LINGYUAN_COOPERATION) or created
+        created = load_evaluations(LINGYUAN_COOPERATION) or created
+        created = load_disbursements(LINGYUAN_COOPERATION) or created
     return created
 
 

@@ -24,6 +24,7 @@ from procurement.demo import (DEMO_PASSWORD, DEMO_USERS, LINGYUAN_TENDER, TRAINI
                               load_demo)
 from procurement.disbursements.models import Account, Instalment, Movement
 from procurement.documents.models import StoredFile
+from procurement.evaluations.models import EvaluationPeriod, IndicatorSet
 from procurement.orgs.models import Community, OrgKind, Organisation
 from procurement.tasks.models import GridCase, ServiceTask, TeamMember
 from procurement.tenders import award, evaluation, rules
@@ -110,6 +111,7 @@ def _delete_contracts(db):
     for statement in (
             sa.delete(GridCase), sa.delete(TeamMember), sa.delete(ServiceTask),
             sa.delete(Movement), sa.delete(Instalment), sa.delete(Account),
+            sa.delete(EvaluationPeriod), sa.delete(IndicatorSet),
             sa.delete(Signature), sa.delete(SpecialAgreement), sa.delete(Amendment),
             sa.delete(BudgetLine), sa.delete(SubContract), sa.delete(AgreementCommunity),
             sa.delete(AgreementParty), sa.delete(Agreement), sa.delete(Cooperation)):

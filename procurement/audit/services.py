@@ -81,7 +81,8 @@ def _lock_chain() -> None:
 
 
 def record(actor, action: str, obj=None, before: dict | None = None,
-           after: dict | None = None, label: str | None = None) -> AuditEntry:
+           after: dict | None = None, label: str | None = None,
+           keep_ip: bool = True) -> AuditEntry:
     """Append an entry in the current transaction (the caller commits with the change)."""
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()  # the object needs its id before it can be referenced
@@ -101,7 +102,8 @@ def record(actor, action: str, obj=None, before: dict | None = None,
         object_label=(label or (str(obj) if obj is not None else None)),
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
-        ip=(request.remote_addr if has_request_context() else None),
+        # An anonymous resident's answer keeps no address that could identify them.
+        ip=(request.remote_addr if keep_ip and has_request_context() else None),
         prev_hash=last.hash if last else GENESIS,
     )
     if entry.object_label and len(entry.object_label) > 200:
