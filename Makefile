@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Browser tests use Debian's chromium (system-packages); Playwright never fetches its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install run test test-sqlite test-postgres system-packages translations db demo bench clean
+.PHONY: install run test test-sqlite test-postgres system-packages browser translations db demo bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(STAMP) system-packages translations
 system-packages:
 	@scripts/ensure_system_packages.sh
 
+# Debian's chromium for the browser tests (only the tests need it).
+browser:
+	@scripts/ensure_system_packages.sh --browser
+
 translations: $(STAMP)
 	@$(VENV)/bin/pybabel compile -d procurement/translations >/dev/null
 
@@ -35,14 +39,14 @@ demo: db
 run: demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
+test: install browser
 	$(PY) -m pytest
 	@PY=$(PY) scripts/postgres_tests.sh
 
-test-sqlite: install
+test-sqlite: install browser
 	$(PY) -m pytest
 
-test-postgres: install
+test-postgres: install browser
 	@PY=$(PY) scripts/postgres_tests.sh
 
 clean:

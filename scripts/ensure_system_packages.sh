@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the PDFs need: CJK fonts, and HarfBuzz's subsetter so WeasyPrint embeds
-# only the glyphs it uses (fast, small files) instead of falling back to fontTools. And
-# Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium; it never
-# downloads a browser of its own).
+# only the glyphs it uses (fast, small files) instead of falling back to fontTools.
+# With --browser also Debian's chromium, for the browser tests (Playwright drives
+# /usr/bin/chromium; it never downloads a browser of its own): `make test` asks for it,
+# `make run` does not.
 set -euo pipefail
-packages=(fonts-noto-cjk libharfbuzz-subset0 chromium)
+packages=(fonts-noto-cjk libharfbuzz-subset0)
+if [ "${1:-}" = "--browser" ]; then
+  packages+=(chromium)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
