@@ -246,7 +246,7 @@ def sign_agreement(actor, agreement: Agreement, shown_hash: str):
         record(actor, "cooperation.activate", coop, {"state": "draft"}, {"state": "active"})
     if agreement.state is DocumentState.IN_FORCE:
         schedule.schedule(actor, agreement)  # the year's quarterly instalments
-        evaluation_plan.periods(agreement)   # and the quarters they are evaluated in
+        evaluation_plan.prepare(agreement)   # the quarters it is evaluated in, the indicators
     return signature
 
 

@@ -54,3 +54,10 @@ def can_view_sheet(user, sheet) -> bool:
     if sheet.state is SheetState.DRAFT:
         return can_rate(user, agreement, sheet.community, sheet.source)
     return True
+
+
+def can_plan(user, agreement: Agreement) -> bool:
+    """Set the indicators and schedule the mid-term and final evaluations: the street
+    office's contract manager (plan.update_indicators and plan.add_review check again)."""
+    return (user.has_role(Role.CONTRACT_MANAGER)
+            and user.org_id == agreement.cooperation.street_office_id)

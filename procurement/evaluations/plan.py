@@ -145,6 +145,14 @@ def lock(indicators: IndicatorSet, when) -> None:
 # --- periods ---------------------------------------------------------------------------
 
 
+def prepare(agreement: Agreement) -> None:
+    """When an agreement comes in force: its quarters and each sheet source's indicator set,
+    so pages never create them on a read."""
+    periods(agreement)
+    for source in SHEET_SOURCES:
+        indicator_set(agreement, source)
+
+
 def self_due(end: date) -> date:
     return add_working_days(end, current_app.config["SELF_ASSESSMENT_DUE_WORKING_DAYS"])
 

@@ -11,6 +11,8 @@ from procurement.tenders import todos as tender_todos  # noqa: F401  (registers 
 from procurement.contracts import todos as contract_todos  # noqa: F401  (registers the contract to-dos)
 from procurement.tasks import todos as task_todos  # noqa: F401  (registers the grid-work to-dos)
 from procurement.tasks import team_todos  # noqa: F401  (registers the team to-dos)
+from procurement.evaluations import todos as evaluation_todos  # noqa: F401  (registers the score-sheet to-dos)
+from procurement.disbursements import todos as disbursement_todos  # noqa: F401  (registers the payment to-dos)
 from procurement.home.todos import todos_for
 
 bp = Blueprint("home", __name__)
