@@ -198,3 +198,31 @@ def test_only_the_street_office_finalises_and_only_after_the_period(appraised):
     with clock.frozen(datetime(day.year, day.month, day.day, 12, tzinfo=SHANGHAI)), \
             pytest.raises(DomainError, match="尚未结束"):
         scoring.finalise(a["manager"], a["quarter"], a["community"], reweight_reason="x")
+
+
+def test_the_years_grade_opens_the_renewal_once_every_quarter_is_final(appraised):
+    from procurement.contracts import services as contract_services
+    from procurement.evaluations.models import Survey, SurveyResponse
+    from procurement.evaluations.states import PeriodKind
+    a = appraised
+    agreement = a["agreement"]
+    assert [row.community_id for row in agreement.communities] == [a["community"].id]
+    renewal = contract_services.draft_renewal(a["manager"], agreement)
+    assert "尚未确定" in contract_services.renewal_block(renewal)
+    quarters = [p for p in plan.periods(agreement) if p.kind is PeriodKind.QUARTER]
+    for period in quarters:
+        q = dict(a, quarter=period)
+        for source in (Src.COMMITTEE, Src.STREET_OFFICE, Src.UNIVERSITY):
+            _rate(q, source, Decimal("0.85"))
+        with _after(period):
+            survey = Survey(period_id=period.id, community_id=a["community"].id, size=5,
+                            closes_at=clock.now(), created_by_id=a["manager"].id)
+            db.session.add(survey)
+            db.session.flush()
+            db.session.add(SurveyResponse(survey_id=survey.id, answers={}, score=Decimal(85)))
+        with _after(period, 20):
+            scoring.finalise(a["manager"], period, a["community"])
+        if period is not quarters[-1]:
+            assert agreement.annual_grade is None
+    assert agreement.annual_grade is Grade.GOOD
+    assert contract_services.renewal_block(renewal) is None
