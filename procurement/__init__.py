@@ -88,9 +88,11 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.audit.views import bp as audit_bp
     from procurement.home.views import bp as home_bp
     from procurement.contracts.views import bp as contracts_bp
+    from procurement.disbursements.views import bp as disbursements_bp
     from procurement.orgs.views import bp as orgs_bp
     from procurement.evaluations.sheet_views import bp as sheets_bp
     from procurement.evaluations.survey_views import bp as surveys_bp
+    from procurement.evaluations.survey_views import public_bp as survey_public_bp
     from procurement.evaluations.views import bp as evaluations_bp
     from procurement.tasks.record_views import bp as records_bp
     from procurement.tasks.register_views import bp as registers_bp
@@ -104,7 +106,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (home_bp, accounts_bp, users_bp, orgs_bp, audit_bp, tenders_bp, bidding_bp,
                       judging_bp, notices_bp, contracts_bp, cases_bp, work_bp, records_bp,
-                      registers_bp, team_bp, evaluations_bp, sheets_bp, surveys_bp):
+                      registers_bp, team_bp, evaluations_bp, sheets_bp, surveys_bp,
+                      survey_public_bp, disbursements_bp):
         app.register_blueprint(blueprint)
 
 

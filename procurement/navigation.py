@@ -28,6 +28,7 @@ MENU: list[tuple[object, list[NavItem]]] = [
     (_l("评估"), [NavItem(_l("多元评估"), "evaluations.index"),
                 NavItem(_l("我的评分"), "sheets.index"),
                 NavItem(_l("满意度调查"), "surveys.index")]),
+    (_l("拨付"), [NavItem(_l("拨付台账"), "disbursements.index")]),
     (_l("系统管理"), [NavItem(_l("组织机构"), "orgs.index"), NavItem(_l("用户账号"), "users.index")]),
     (_l("审计"), [NavItem(_l("审计日志"), "audit.index"), NavItem(_l("核验审计链"), "audit.verify")]),
 ]

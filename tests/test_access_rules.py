@@ -156,9 +156,88 @@ EXPECTED = {
     "cases.close": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER, Role.LEADER},
     "cases.rate": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF},
     # --- task list and completion (work) ---
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.FINANCE_OFFICER, Role.UNIVERSITY_EVALUATOR, AUD}
+       for endpoint in ("work.index", "work.agreement", "work.community", "work.quarter",
+                        "work.export")},
+    "work.draw_up": {Role.CONTRACT_MANAGER},
+    "work.edit_task": {Role.CONTRACT_MANAGER},
     # --- progress records (records) ---
+    "records.index": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                      Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "records.export": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                       Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "records.show": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                     Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "records.new": {Role.AGENCY_STAFF},
+    "records.batch": {Role.AGENCY_STAFF},
+    "records.correct": {Role.AGENCY_STAFF},
+    "records.withdraw": {Role.AGENCY_STAFF},
     # --- registers (registers) ---
+    "registers.index": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                        Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "registers.households": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                             Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "registers.premises": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                           Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "registers.template": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                           Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "registers.export": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                         Role.LEADER, Role.FINANCE_OFFICER, AUD},
+    "registers.import_file": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER},
+    "registers.deactivate_household": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER},
+    "registers.activate_household": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER},
+    "registers.deactivate_premises": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER},
+    "registers.activate_premises": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER},
     # --- team (team) ---
+    # --- evaluation overview (evaluations) ---
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.FINANCE_OFFICER, Role.UNIVERSITY_EVALUATOR, AUD}
+       for endpoint in ("evaluations.index", "evaluations.agreement", "evaluations.report_pdf",
+                        "evaluations.export", "evaluations.export_indicators")},
+    "evaluations.finalise": {Role.CONTRACT_MANAGER, Role.LEADER},
+    # --- score sheets (sheets) ---
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.UNIVERSITY_EVALUATOR}
+       for endpoint in ("sheets.index", "sheets.fill")},
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.UNIVERSITY_EVALUATOR, Role.FINANCE_OFFICER, AUD}
+       for endpoint in ("sheets.show", "sheets.download", "sheets.indicators")},
+    "sheets.accept": {Role.CONTRACT_MANAGER, Role.LEADER},
+    "sheets.return_for_revision": {Role.CONTRACT_MANAGER, Role.LEADER},
+    "sheets.edit_indicators": {Role.CONTRACT_MANAGER},
+    "sheets.add_review": {Role.CONTRACT_MANAGER},
+    # --- surveys (surveys) ---
+    **{endpoint: {Role.CONTRACT_MANAGER, Role.LEADER, Role.FINANCE_OFFICER, Role.AGENCY_STAFF,
+                  Role.COMMITTEE_STAFF, Role.UNIVERSITY_EVALUATOR, AUD}
+       for endpoint in ("surveys.index", "surveys.show", "surveys.export")},
+    "surveys.new": {Role.CONTRACT_MANAGER, Role.LEADER},
+    "surveys.close": {Role.CONTRACT_MANAGER, Role.LEADER},
+    "surveys.qr_pdf": {Role.CONTRACT_MANAGER, Role.LEADER},
+    # the residents answer without an account
+    "survey_public.answer": PUBLIC,
+    "survey_public.thanks": PUBLIC,
+    "team.index": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                   Role.FINANCE_OFFICER, AUD},
+    "team.show": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.FINANCE_OFFICER, AUD},
+    "team.export": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                    Role.FINANCE_OFFICER, AUD},
+    "team.add": {Role.AGENCY_STAFF},
+    "team.end": {Role.AGENCY_STAFF},
+    # --- disbursements ---
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.FINANCE_OFFICER, AUD}
+       for endpoint in ("disbursements.index", "disbursements.agreement",
+                        "disbursements.export", "disbursements.instalment",
+                        "disbursements.voucher")},
+    "disbursements.set_rule": {Role.CONTRACT_MANAGER},
+    "disbursements.report_spending": {Role.AGENCY_STAFF},
+    "disbursements.request_payment": {Role.CONTRACT_MANAGER},
+    "disbursements.approve": {Role.FINANCE_OFFICER, Role.LEADER},
+    "disbursements.pay": {Role.FINANCE_OFFICER},
+    "disbursements.release": {Role.FINANCE_OFFICER, Role.LEADER},
+    "disbursements.reverse": {Role.FINANCE_OFFICER},
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",
@@ -176,10 +255,26 @@ READ_ONLY |= {"contracts.index", "contracts.export", "contracts.show", "contract
 READ_ONLY |= {"contracts.amendment", "contracts.special"}
 # grid cases: the auditor only reads the list, its export and the case page.
 READ_ONLY |= {"cases.index", "cases.export", "cases.show"}
-# task list and completion (work):
-# progress records (records):
+# task list and completion (work): the auditor only reads.
+READ_ONLY |= {"work.index", "work.agreement", "work.community", "work.quarter", "work.export"}
+# progress records (records): the auditor only reads the list, its export and the record.
+READ_ONLY |= {"records.index", "records.export", "records.show"}
 # registers (registers):
+READ_ONLY |= {"registers.index", "registers.households", "registers.premises",
+              "registers.template", "registers.export"}
 # team (team):
+# evaluation overview (evaluations):
+READ_ONLY |= {"evaluations.index", "evaluations.agreement", "evaluations.report_pdf",
+              "evaluations.export", "evaluations.export_indicators"}
+# score sheets (sheets): the auditor only reads a sheet, its evidence and the indicators.
+READ_ONLY |= {"sheets.show", "sheets.download", "sheets.indicators"}
+# surveys (surveys): the auditor only reads the list, a survey and its export.
+READ_ONLY |= {"surveys.index", "surveys.show", "surveys.export"}
+READ_ONLY |= {"team.index", "team.show", "team.export"}
+# --- disbursements ---: the auditor only reads the ledger, its export, an instalment and a
+# voucher.
+READ_ONLY |= {"disbursements.index", "disbursements.agreement", "disbursements.export",
+              "disbursements.instalment", "disbursements.voucher"}
 
 
 def test_every_endpoint_declares_an_access_rule(app):

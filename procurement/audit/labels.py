@@ -82,8 +82,28 @@ ACTION_LABELS = {
     "record.withdraw": "作废工作记录",
     "tasks.draw_up": "编制服务清单",
     "tasks.update": "修改服务任务目标",
+    "evaluation.save": "保存评分表",
+    "evaluation.submit": "提交评分表",
+    "evaluation.accepted": "机构自评审核通过",
+    "evaluation.returned": "机构自评退回修改",
+    "evaluation.attach": "上传评估佐证材料",
+    "evaluation.indicators": "设置评估指标",
+    "evaluation.add_review": "安排期中/期末评估",
     "evaluation.finalise": "确定评估结果",
     "agreement.annual_grade": "确定年度评估等级",
+    "survey.create": "发起居民满意度调查",
+    "survey.close": "结束居民满意度调查",
+    "survey.answer": "居民填写满意度问卷",
+    "disbursement.schedule": "生成拨付计划",
+    "disbursement.replan": "按变更调整拨付计划",
+    "disbursement.rule": "设置拨付规则",
+    "disbursement.requested": "申请拨付",
+    "disbursement.approved": "审批拨付",
+    "disbursement.paid": "登记拨付",
+    "disbursement.withheld": "暂缓拨付",
+    "disbursement.release": "补拨暂扣款",
+    "disbursement.reverse": "冲正拨付",
+    "disbursement.spending": "报告经费使用情况",
 }
 
 OBJECT_LABELS = {
@@ -104,7 +124,14 @@ OBJECT_LABELS = {
     "premises": "企业或店铺",
     "work_records": "工作记录",
     "service_tasks": "服务任务",
+    "evaluation_sheets": "评分表",
+    "indicator_sets": "评估指标",
+    "evaluation_periods": "评估期间",
     "period_results": "评估结果",
+    "surveys": "居民满意度调查",
+    "disbursement_accounts": "拨付账户",
+    "instalments": "拨付期次",
+    "disbursement_movements": "拨付流水",
 }
 
 

@@ -9,7 +9,7 @@ from procurement.core.money import percent_of
 DUTIES = {
     PartyRole.PURCHASER: "主导购买服务，组织招标，签订并资助合同；按季度根据评估结果拨付经费；"
                          "对承包方开展评估，主持中期和终期评估。",
-    PartyRole.SUPERVISOR: "在融入期协助承包方进入社区开展工作；收集居民意见；每季度填写监督评价，"
+    PartyRole.SUPERVISOR: "在融合期协助承包方进入社区开展工作；收集居民意见；每季度填写监督评价，"
                           "对服务过程进行监督。",
     PartyRole.RESEARCH: "设计服务模式，提供专业指导与培训；开展第三方专业评估并提出改进建议。",
     PartyRole.CONTRACTOR: "组建服务团队，运营社区公共服务中心并开展网格工作；按服务清单完成任务，"
