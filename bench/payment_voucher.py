@@ -17,20 +17,9 @@ font subsetter.
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def _timed(work, n: int) -> list[float]:
-    work()  # warm: templates compiled, fonts loaded
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:
@@ -42,13 +31,11 @@ def main() -> None:
     import sqlalchemy as sa
     from flask_login import login_user
 
-    from pdf_common import demo_app, print_figures, print_subsetter, query_log, timed
+    from pdf_common import (demo_app, print_figures, print_subsetter, query_log, timed,
+                            warm_times)
     from procurement.accounts.models import User
     from procurement.accounts.roles import Role
     from procurement.contracts.models import Agreement
-    from procurement.demo import LINGYUAN_COOPERATION
-    from procurement.demo_disbursements import load_disbursements
-    from procurement.demo_evaluations import load_evaluations
     from procurement.disbursements import views
     from procurement.disbursements.models import Account, Instalment, Movement
     from procurement.disbursements.states import MovementKind
@@ -57,9 +44,6 @@ def main() -> None:
     from procurement.extensions import db
 
     with demo_app() as app:
-        load_evaluations(LINGYUAN_COOPERATION)
-        load_disbursements(LINGYUAN_COOPERATION)
-        db.session.commit()
         payment = db.session.scalar(sa.select(Movement).where(
             Movement.kind == MovementKind.PAYMENT).order_by(Movement.id).limit(1))
         if payment is None:
@@ -92,9 +76,9 @@ def main() -> None:
                     view()
             return work
 
-        page_times = _timed(as_finance(lambda: views.agreement(agreement_id)), args.n)
+        page_times = warm_times(as_finance(lambda: views.agreement(agreement_id)), args.n)
         page_queries = len(queries)
-        export_times = _timed(as_finance(lambda: views.export(agreement_id)), args.n)
+        export_times = warm_times(as_finance(lambda: views.export(agreement_id)), args.n)
         export_queries = len(queries)
         db.session.rollback()  # a page may create the evaluation periods it reads: keep nothing
 

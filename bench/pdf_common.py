@@ -77,3 +77,14 @@ def print_subsetter() -> None:
 
     subsetter = "harfbuzz" if weasy_fonts.harfbuzz_subset is not None else "fonttools"
     print(f"pdf_font_subsetter {subsetter}")
+
+
+def warm_times(work, n: int) -> list[float]:
+    """Run once to warm (templates compiled, fonts loaded), then time N runs."""
+    work()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return times
