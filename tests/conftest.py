@@ -255,6 +255,24 @@ def serving(contracts, factory):
     }
 
 
+def agreement_past_its_first_quarter(contracts):
+    """An agreement in force that started on the first of the month four months ago, with
+    its task list: its first quarter has ended. Needs a builder whose tenders were started
+    160 days ago (the `appraised` fixture does that; a committed test builds its own)."""
+    from procurement.contracts import rules
+    from procurement.core.calendar import local_today
+    from procurement.tasks import task_list
+
+    month = local_today().replace(day=1)
+    for _ in range(4):
+        month = (month - timedelta(days=1)).replace(day=1)
+    coop = contracts.cooperation(start_date=month, end_date=rules.year_end(month, 3))
+    agreement = coop.agreements[0]
+    task_list.draw_up(contracts.manager, agreement)
+    contracts.sign_all(agreement)
+    return agreement
+
+
 @pytest.fixture
 def appraised(contracts, factory):
     """An agreement in force whose first quarter has ended (it started on the first of the
@@ -263,19 +281,11 @@ def appraised(contracts, factory):
     raters: agency, committee (of that community), manager, leader, professor (the
     university's evaluator), plus outsiders: other_agency, other_committee."""
     from procurement.accounts.roles import Role
-    from procurement.contracts import rules
-    from procurement.core.calendar import local_today
     from procurement.evaluations import plan
-    from procurement.tasks import task_list
 
     contracts.tenders.started(160)
-    month = local_today().replace(day=1)
-    for _ in range(4):
-        month = (month - timedelta(days=1)).replace(day=1)
-    coop = contracts.cooperation(start_date=month, end_date=rules.year_end(month, 3))
-    agreement = coop.agreements[0]
-    task_list.draw_up(contracts.manager, agreement)
-    contracts.sign_all(agreement)
+    agreement = agreement_past_its_first_quarter(contracts)
+    coop = agreement.cooperation
     community = agreement.communities[0].community
     outsider = next(u for u, a in zip(contracts.tenders.agency_users, contracts.tenders.agencies)
                     if a.id != coop.agency_id)

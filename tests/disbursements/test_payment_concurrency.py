@@ -4,21 +4,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from conftest import Factory, at_once
+from conftest import Factory, agreement_past_its_first_quarter, at_once
 from contracts.contract_builder import ContractBuilder
 from disbursements.test_disbursements import accept_quarter
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.audit.services import verify_chain
-from procurement.contracts import rules
 from procurement.core import clock
-from procurement.core.calendar import local_today, now_utc
+from procurement.core.calendar import now_utc
 from procurement.disbursements import ledger, services
 from procurement.disbursements.models import Account, Instalment, Movement
 from procurement.disbursements.states import InstalmentState
 from procurement.evaluations import plan
 from procurement.extensions import db
-from procurement.tasks import task_list
 from tenders.tender_builder import TenderBuilder
 
 
@@ -28,13 +26,8 @@ def requested(app) -> dict:
         factory = Factory()
         tenders = TenderBuilder(factory, start=now_utc() - timedelta(days=160))
         contracts = ContractBuilder(factory, tenders)
-        month = local_today().replace(day=1)
-        for _ in range(4):
-            month = (month - timedelta(days=1)).replace(day=1)
-        coop = contracts.cooperation(start_date=month, end_date=rules.year_end(month, 3))
-        agreement = coop.agreements[0]
-        task_list.draw_up(contracts.manager, agreement)
-        contracts.sign_all(agreement)
+        agreement = agreement_past_its_first_quarter(contracts)
+        coop = agreement.cooperation
         community = agreement.communities[0].community
         office = coop.street_office
         a = {"agreement": agreement, "community": community,
