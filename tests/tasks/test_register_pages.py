@@ -253,7 +253,8 @@ def test_the_serving_agency_takes_a_household_out_and_back_through_the_page(serv
     assert client.post(f"/registers/households/{row.id}/activate").status_code == 302
     assert _db.session.get(Household, row.id).active
     actions = _db.session.scalars(sa.select(AuditEntry.action)
-                                  .where(AuditEntry.object_type == "households")).all()
+                                  .where(AuditEntry.object_type == "households")
+                                  .order_by(AuditEntry.seq)).all()
     assert actions == ["household.deactivate", "household.activate"]
 
 

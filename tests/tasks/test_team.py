@@ -85,8 +85,9 @@ def test_leaving_needs_a_reason_and_is_never_a_deletion(staffed):
         team.end_member(staff, member, end_date=agreement.start_date + timedelta(days=11),
                         reason="再次")
     assert TeamMember.query.count() == 1
-    assert [e.action for e in AuditEntry.query.filter_by(object_type="team_members")] == [
-        "team.add", "team.end"]
+    actions = [e.action for e in AuditEntry.query.filter_by(object_type="team_members")
+               .order_by(AuditEntry.seq)]
+    assert actions == ["team.add", "team.end"]
 
 
 def test_start_date_within_the_agreement(staffed):
