@@ -88,6 +88,10 @@ class Config:
     BOOTSTRAP_BTN_STYLE = "primary"
     PER_PAGE = 20
 
+    # Open data (OCDS): ocid = prefix + "-" + tender number. Register a prefix with the Open
+    # Contracting Partnership before publishing for real; never change it afterwards.
+    OCDS_OCID_PREFIX = os.environ.get("OCDS_OCID_PREFIX", "ocds-lyjd16")
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

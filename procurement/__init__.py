@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.accounts.views import bp as accounts_bp
     from procurement.audit.views import bp as audit_bp
     from procurement.home.views import bp as home_bp
+    from procurement.opendata.views import bp as opendata_bp
     from procurement.contracts.views import bp as contracts_bp
     from procurement.disbursements.views import bp as disbursements_bp
     from procurement.orgs.views import bp as orgs_bp
@@ -107,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (home_bp, accounts_bp, users_bp, orgs_bp, audit_bp, tenders_bp, bidding_bp,
                       judging_bp, notices_bp, contracts_bp, cases_bp, work_bp, records_bp,
                       registers_bp, team_bp, evaluations_bp, sheets_bp, surveys_bp,
-                      survey_public_bp, disbursements_bp):
+                      survey_public_bp, disbursements_bp, opendata_bp):
         app.register_blueprint(blueprint)
 
 

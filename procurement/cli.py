@@ -92,3 +92,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(contracts_cli)
     app.cli.add_command(demo_command)
+
+    from procurement.opendata.cli import ocds_cli
+
+    app.cli.add_command(ocds_cli)

@@ -128,6 +128,9 @@ EXPECTED = {
     # --- contracts (public notices and PDF) ---
     "notices.contracts": PUBLIC,
     "notices.contract": PUBLIC,
+    # --- open data (OCDS) ---
+    "opendata.releases": PUBLIC,
+    "opendata.policy": PUBLIC,
     # --- judging (committee side) ---
     "judging.index": {Role.JUDGE},
     "judging.show": {Role.JUDGE},
