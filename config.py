@@ -66,6 +66,11 @@ class Config:
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", 15))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;60 per hour")
+    # Per API token; per address for the residents' survey answers.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per hour")
+    SURVEY_RATE_LIMIT = os.environ.get("SURVEY_RATE_LIMIT", "30 per minute;300 per hour")
+    # Where `flask backup` writes by default (instance/backups when unset).
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or None
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 

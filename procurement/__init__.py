@@ -39,6 +39,9 @@ def create_app(config: str | type | None = None, overrides: dict | None = None) 
 
     permissions.init_app(app)
     register_error_handlers(app)
+    from procurement import api
+
+    api.finish(app)
     app.after_request(_security_headers)
     return app
 
@@ -110,6 +113,12 @@ def _register_blueprints(app: Flask) -> None:
                       registers_bp, team_bp, evaluations_bp, sheets_bp, surveys_bp,
                       survey_public_bp, disbursements_bp, opendata_bp):
         app.register_blueprint(blueprint)
+
+    # The JSON API: bearer tokens only, so no CSRF (a session cookie never authenticates it).
+    from procurement import api
+
+    api.init_app(app)
+    csrf.exempt(api.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -21,3 +21,4 @@ from procurement.evaluations.models import (EvaluationFile, EvaluationPeriod,  #
                                             SurveyToken)
 from procurement.disbursements.models import (Account, Instalment, Movement,  # noqa: F401
                                               PaymentRule, SpendingReport)
+from procurement.api.tokens import ApiToken  # noqa: F401

@@ -24,6 +24,8 @@ EXPECTED = {
     "accounts.logout": ANY,
     "accounts.change_password": ANY,
     "accounts.profile": ANY,
+    "accounts.create_token": ANY,
+    "accounts.revoke_token": ANY,
     "users.index": {A, AUD},
     "users.export": {A, AUD},
     "users.show": {A, AUD},
@@ -241,6 +243,17 @@ EXPECTED = {
     "disbursements.pay": {Role.FINANCE_OFFICER},
     "disbursements.release": {Role.FINANCE_OFFICER, Role.LEADER},
     "disbursements.reverse": {Role.FINANCE_OFFICER},
+    # --- api --- (bearer token only: see the block at the end)
+    "api.openapi": PUBLIC,
+    "api.docs": PUBLIC,
+    **{endpoint: {Role.TENDER_OFFICER, Role.LEADER, AUD, Role.CONTRACT_MANAGER,
+                  Role.AGENCY_STAFF, Role.JUDGE}
+       for endpoint in ("api.tenders", "api.tender", "api.bid")},
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.FINANCE_OFFICER, Role.UNIVERSITY_EVALUATOR, AUD}
+       for endpoint in ("api.agreements", "api.agreement")},
+    "api.agreement_ledger": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                             Role.LEADER, Role.FINANCE_OFFICER, AUD},
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",
@@ -368,7 +381,10 @@ def test_each_role_reaches_exactly_the_endpoints_it_is_allowed(app, client, fact
             if method not in methods:
                 continue
             response = client.open(url, method=method, data={})
-            if _is_allowed(response) != _expected(endpoint, role, method):
+            expected = _expected(endpoint, role, method)
+            if _bearer_only(endpoint):
+                expected = EXPECTED[endpoint] == PUBLIC  # a session never authenticates it
+            if _is_allowed(response) != expected:
                 wrong.append(f"{method} {endpoint} -> {response.status_code}")
     assert not wrong, f"{role or 'anonymous'}: {wrong}"
 
@@ -379,3 +395,31 @@ def test_auditor_can_read_but_never_change(client, factory, login, url_args):
     for endpoint in ("users.deactivate", "users.reset_password", "orgs.deactivate", "orgs.add_grid"):
         url, _ = _url(client.application, endpoint, url_args)
         assert client.post(url).status_code == 403, endpoint
+
+
+# --- api ---: the JSON API accepts only bearer tokens. The walk above proves a session cookie
+# reaches none of its non-public endpoints; this one walks them with a token for every role.
+def _bearer_only(endpoint: str) -> bool:
+    return endpoint.startswith("api.")
+
+
+@pytest.mark.parametrize("role", ROLES_AND_ANONYMOUS, ids=lambda r: r.value if r else "anonymous")
+def test_each_role_reaches_exactly_the_api_endpoints_it_is_allowed_with_a_token(
+        app, client, factory, url_args, role):
+    from procurement.api.tokens import create_token
+
+    headers = {}
+    if role is not None:
+        user = factory.user(role, org=factory.org(sorted(ROLE_ORG_KINDS[role])[0]))
+        headers = {"Authorization": f"Bearer {create_token(user, user, 'probe')[1]}"}
+    wrong = []
+    for endpoint in [e for e in _endpoints(app) if _bearer_only(e)]:
+        url, methods = _url(app, endpoint, url_args)
+        for method in ("GET", "POST"):
+            if method not in methods:
+                continue
+            response = client.open(url, method=method, headers=headers)
+            assert response.status_code < 500, (endpoint, response.status_code)
+            if _is_allowed(response) != _expected(endpoint, role, method):
+                wrong.append(f"{method} {endpoint} -> {response.status_code}")
+    assert not wrong, f"{role or 'anonymous'}: {wrong}"

@@ -1,5 +1,5 @@
 """Sign in and out, and each user's own account."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -78,4 +78,47 @@ def change_password():
 @bp.route("/account")
 @authenticated
 def profile():
-    return render_template("accounts/profile.html", user=current_user, duties=ROLE_DUTIES)
+    from procurement.api.forms import TokenForm
+    from procurement.api.tokens import tokens_of
+
+    return render_template("accounts/profile.html", user=current_user, duties=ROLE_DUTIES,
+                           tokens=tokens_of(current_user), token_form=TokenForm(),
+                           revoke_form=ConfirmForm())
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@authenticated
+def create_token():
+    """The new token is shown on this response only, never stored or redirected with."""
+    from procurement.api.forms import TokenForm
+    from procurement.api.tokens import create_token as create, tokens_of
+
+    form = TokenForm()
+    plain = None
+    if form.validate_on_submit():
+        try:
+            _, plain = create(current_user, current_user, form.name.data)
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            form = TokenForm(formdata=None)
+    status = 200 if plain else 422
+    return render_template("accounts/profile.html", user=current_user, duties=ROLE_DUTIES,
+                           tokens=tokens_of(current_user), token_form=form,
+                           revoke_form=ConfirmForm(), new_token=plain), status
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@authenticated
+def revoke_token(token_id: int):
+    from procurement.api.tokens import ApiToken, revoke_token as revoke
+    from procurement.core.pages import perform
+
+    token = db.get_or_404(ApiToken, token_id)
+    if token.user_id != current_user.id:
+        abort(404)  # someone else's token: not even its existence is told
+    if ConfirmForm().validate_on_submit():
+        perform(lambda: revoke(current_user, token), _("令牌已撤销。"))
+    return redirect(url_for("accounts.profile"))

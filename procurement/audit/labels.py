@@ -104,6 +104,8 @@ ACTION_LABELS = {
     "disbursement.release": "补拨暂扣款",
     "disbursement.reverse": "冲正拨付",
     "disbursement.spending": "报告经费使用情况",
+    "api.token_create": "创建 API 令牌",
+    "api.token_revoke": "撤销 API 令牌",
 }
 
 OBJECT_LABELS = {
@@ -132,6 +134,7 @@ OBJECT_LABELS = {
     "disbursement_accounts": "拨付账户",
     "instalments": "拨付期次",
     "disbursement_movements": "拨付流水",
+    "api_tokens": "API 令牌",
 }
 
 

@@ -147,7 +147,25 @@ def test_no_route_reveals_a_bid_before_opening(app, factory, client, login, days
             response = client.get(url)
             assert response.status_code < 500, (role, url)
             leaks += [(role, url, s) for s in secrets_in(readable(response))]
+        # The JSON API takes a bearer token, never the session: try it as this role too.
+        headers = api_headers(user)
+        for url in api_urls(urls):
+            response = client.get(url, headers=headers)
+            assert response.status_code < 500, (role, url)
+            leaks += [(f"{role} (token)", url, s) for s in secrets_in(readable(response))]
     assert not leaks, leaks[:10]
+
+
+def api_headers(user) -> dict:
+    from procurement.api.tokens import create_token
+
+    return {"Authorization": f"Bearer {create_token(user, user, 'sealing probe')[1]}"}
+
+
+def api_urls(urls) -> list[str]:
+    api = [u for u in urls if u.startswith("/api/v1/") and not u.startswith("/api/v1/ocds")]
+    assert any("/bids/" in u for u in api), "the API's bid route was not tried"
+    return api
 
 
 def test_the_sealing_test_would_see_a_leak(app, factory, client, login):
@@ -161,3 +179,7 @@ def test_the_sealing_test_would_see_a_leak(app, factory, client, login):
     texts = " ".join(readable(client.get(u)) for u in candidate_urls(app, ids_of(tender))
                      if re.search(rf"/{tender.id}(/|$)", u))
     assert secrets_in(texts)
+    headers = api_headers(b.officer)
+    api_texts = " ".join(readable(client.get(u, headers=headers))
+                         for u in api_urls(candidate_urls(app, ids_of(tender))))
+    assert secrets_in(api_texts)
