@@ -24,6 +24,18 @@ def audit_verify():
         raise SystemExit(1)
 
 
+def perform(operation):
+    """Run one service call as the command's unit of work: commit on success; a refusal
+    rolls back and becomes the command's error message."""
+    try:
+        result = operation()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    return result
+
+
 @users_cli.command("create-admin")
 @click.option("--username", required=True)
 @click.option("--name", required=True)
@@ -35,16 +47,14 @@ def create_admin(username: str, name: str, org_name: str):
     from procurement.orgs.models import OrgKind, Organisation
     from procurement.orgs.services import create_organisation
 
-    try:
+    def create():
         org = db.session.execute(sa.select(Organisation).where(Organisation.name == org_name)).scalar_one_or_none()
         if org is None:
             org = create_organisation(None, kind=OrgKind.GOVERNMENT, name=org_name)
-        user, password = services.create_user(None, username=username, name=name, org=org,
-                                              roles=[Role.ADMIN])
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+        return services.create_user(None, username=username, name=name, org=org,
+                                    roles=[Role.ADMIN])
+
+    user, password = perform(create)
     click.echo(f"已创建管理员 {user.username}，初始密码：{password}（首次登录须修改）")
 
 
@@ -84,12 +94,7 @@ def token_create(username: str, name: str):
     from procurement.api.tokens import create_token
 
     user = _user_named(username)
-    try:
-        token, plain = create_token(None, user, name)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    token, plain = perform(lambda: create_token(None, user, name))
     click.echo(f"已为 {user.username} 创建令牌 {token.id}（{token.name}）：{plain}")
     click.echo("令牌只显示这一次，请妥善保存。")
 
@@ -103,12 +108,7 @@ def token_revoke(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.ClickException(f"没有编号为 {token_id} 的令牌")
-    try:
-        revoke_token(None, token)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    perform(lambda: revoke_token(None, token))
     click.echo(f"已撤销令牌 {token.id}（{token.name}）。")
 
 
