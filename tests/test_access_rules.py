@@ -251,9 +251,11 @@ EXPECTED = {
        for endpoint in ("api.tenders", "api.tender", "api.bid")},
     **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
                   Role.FINANCE_OFFICER, Role.UNIVERSITY_EVALUATOR, AUD}
-       for endpoint in ("api.agreements", "api.agreement")},
-    "api.agreement_ledger": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
-                             Role.LEADER, Role.FINANCE_OFFICER, AUD},
+       for endpoint in ("api.agreements", "api.agreement", "api.completion_of",
+                        "api.agreement_evaluations")},
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
+                  Role.FINANCE_OFFICER, AUD}
+       for endpoint in ("api.agreement_ledger", "api.instalments")},
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",

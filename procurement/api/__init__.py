@@ -58,7 +58,8 @@ def _use_token_user():
 
 def init_app(app) -> None:
     """Called by create_app before the access-rule hook is installed."""
-    from procurement.api import contracts, disbursements, docs, tenders  # noqa: F401
+    from procurement.api import (contracts, disbursements, docs,  # noqa: F401  (routes)
+                                 evaluations, tenders, work)
 
     app.config.setdefault("API_RATE_LIMIT", "600 per hour")
     app.before_request(_use_token_user)
@@ -67,6 +68,15 @@ def init_app(app) -> None:
 
 # The blueprint is set up once, at import: create_app may run several times (tests).
 errors.register(bp)
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint, values):
+    """Flask's int converter takes any length of digits; an id no column can hold would
+    make the database driver raise (a 500). No such record exists: answer 404."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            raise ApiError(404, "要查找的记录不存在。")
 limiter.limit(_api_limit, key_func=rate_key)(bp)
 
 

@@ -103,7 +103,7 @@ def _path_and_params(rule) -> tuple[str, list[dict]]:
 
     def replace(match):
         converter, name = match.group(1) or "string", match.group(2)
-        schema = integer(minimum=1) if converter == "int" else string()
+        schema = integer(minimum=1, maximum=2**31 - 1) if converter == "int" else string()
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 

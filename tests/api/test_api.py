@@ -5,7 +5,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from flask import url_for
 
 from procurement.accounts.roles import Role
 from procurement.api.spec import api_rules
