@@ -11,7 +11,7 @@ import bisect
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from procurement.contracts.models import Agreement
 from procurement.contracts.rules import Quarter, quarters
 from procurement.core import clock
-from procurement.core.calendar import SHANGHAI, add_months, to_local
+from procurement.core.calendar import add_months, local_to_utc, to_local
 from procurement.core.numbers import HUNDRED
 from procurement.core.states import LabelledEnum
 from procurement.extensions import db
@@ -312,7 +312,7 @@ def ledger(agreement: Agreement, community: Community, as_of: date | None = None
 
 
 def _utc_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
+    return local_to_utc(datetime.combine(day, time()))
 
 
 # --- what the pages and the evaluation read ----------------------------------------------
