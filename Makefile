@@ -49,5 +49,12 @@ test-sqlite: install browser
 test-postgres: install browser
 	@PY=$(PY) scripts/postgres_tests.sh
 
+# Every script in bench/ prints `name value` lines; modules ending in _common.py are shared
+# helpers, not benchmarks.
+BENCH_SCRIPTS := $(sort $(filter-out %_common.py,$(wildcard bench/*.py)))
+
+bench: install
+	@for script in $(BENCH_SCRIPTS); do echo "# $$script"; $(PY) $$script || exit 1; done
+
 clean:
 	rm -rf $(VENV) build *.egg-info
