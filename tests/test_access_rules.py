@@ -235,7 +235,7 @@ EXPECTED = {
                   Role.FINANCE_OFFICER, AUD}
        for endpoint in ("disbursements.index", "disbursements.agreement",
                         "disbursements.export", "disbursements.instalment",
-                        "disbursements.voucher")},
+                        "disbursements.voucher", "disbursements.export_all")},
     "disbursements.set_rule": {Role.CONTRACT_MANAGER},
     "disbursements.report_spending": {Role.AGENCY_STAFF},
     "disbursements.request_payment": {Role.CONTRACT_MANAGER},
@@ -255,7 +255,21 @@ EXPECTED = {
                         "api.agreement_evaluations")},
     **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER, Role.LEADER,
                   Role.FINANCE_OFFICER, AUD}
-       for endpoint in ("api.agreement_ledger", "api.instalments")},
+       for endpoint in ("api.agreement_ledger", "api.instalments", "api.record_list",
+                        "api.record_detail", "api.case_list", "api.case_detail")},
+    "api.self_assessment": {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, Role.CONTRACT_MANAGER,
+                            Role.LEADER, Role.FINANCE_OFFICER, Role.UNIVERSITY_EVALUATOR, AUD},
+    # API writes: who may POST (PUT for the self-assessment draft).
+    **{endpoint: {Role.AGENCY_STAFF}
+       for endpoint in ("api.record_create", "api.record_batch", "api.record_correct",
+                        "api.record_withdraw", "api.case_verify", "api.case_cancel",
+                        "api.case_handle", "api.case_escalate", "api.case_feed_back",
+                        "api.save_self_assessment")},
+    **{endpoint: {Role.AGENCY_STAFF, Role.COMMITTEE_STAFF}
+       for endpoint in ("api.case_report", "api.case_rate")},
+    "api.case_department_result": {Role.CONTRACT_MANAGER, Role.LEADER},
+    "api.case_close": {Role.AGENCY_STAFF, Role.CONTRACT_MANAGER, Role.LEADER},
+    "api.confirm_payment": {Role.FINANCE_OFFICER},
 }
 # Read-only roles may use these GET endpoints but never POST to them.
 READ_ONLY = {"users.index", "users.export", "users.show", "orgs.index", "orgs.export",
@@ -292,7 +306,7 @@ READ_ONLY |= {"team.index", "team.show", "team.export"}
 # --- disbursements ---: the auditor only reads the ledger, its export, an instalment and a
 # voucher.
 READ_ONLY |= {"disbursements.index", "disbursements.agreement", "disbursements.export",
-              "disbursements.instalment", "disbursements.voucher"}
+              "disbursements.instalment", "disbursements.voucher", "disbursements.export_all"}
 
 
 def test_every_endpoint_declares_an_access_rule(app):
@@ -417,7 +431,7 @@ def test_each_role_reaches_exactly_the_api_endpoints_it_is_allowed_with_a_token(
     wrong = []
     for endpoint in [e for e in _endpoints(app) if _bearer_only(e)]:
         url, methods = _url(app, endpoint, url_args)
-        for method in ("GET", "POST"):
+        for method in ("GET", "POST", "PUT"):
             if method not in methods:
                 continue
             response = client.open(url, method=method, headers=headers)

@@ -58,8 +58,9 @@ def _use_token_user():
 
 def init_app(app) -> None:
     """Called by create_app before the access-rule hook is installed."""
-    from procurement.api import (contracts, disbursements, docs,  # noqa: F401  (routes)
-                                 evaluations, tenders, work)
+    from procurement.api import (cases, contracts, disbursements, docs,  # noqa: F401
+                                 evaluations, payments, records, self_assessments, tenders,
+                                 work)
 
     app.config.setdefault("API_RATE_LIMIT", "600 per hour")
     app.before_request(_use_token_user)
@@ -170,6 +171,27 @@ def paged(query, serialise) -> dict:
             "meta": {"page": page, "per_page": per_page, "total": result.total},
             "links": {"self": link(page), "next": link(page + 1) if result.has_next else None,
                       "prev": link(page - 1) if page > 1 else None}}
+
+
+def written(payload: dict, status: int = 200):
+    """The answer to a write: JSON, never cached."""
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    response = current_app.response_class(body, status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def commit(operation):
+    """Run one service call as the request's unit of work, as `core.pages.perform` does for
+    a page: commit on success; on a refusal roll back, and the refusal (a DomainError or an
+    ApiError) becomes the JSON error."""
+    try:
+        result = operation()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result
 
 
 def load(model, ident: int):

@@ -15,6 +15,7 @@ def openapi():
 
 @bp.route("/docs")
 @public
-@s.operation("接口说明页面（HTML）", s.string(), tag="文档", conditional=False)
+@s.operation("接口说明页面（HTML）", s.string(), tag="文档", conditional=False,
+             media_type="text/html")
 def docs():
     return render_template("api/docs.html", doc=s.document(current_app))

@@ -82,12 +82,15 @@ PAGINATED = (PAGE, PER_PAGE)
 # --- the registry ------------------------------------------------------------------------
 
 def operation(summary: str, response: dict, *, tag: str, params=(), description: str = "",
-              conditional: bool = True) -> Callable:
-    """Describe an API view; `document()` reads it back from the view function."""
+              conditional: bool = True, body=None, status: int = 200,
+              media_type: str = "application/json") -> Callable:
+    """Describe an API view; `document()` reads it back from the view function. A write
+    names its body's fields (procurement.api.body) and its success status."""
     def decorator(view: Callable) -> Callable:
         view.openapi = {"summary": summary, "response": response, "tag": tag,
                         "params": list(params), "description": description,
-                        "conditional": conditional}
+                        "conditional": conditional and body is None, "body": body,
+                        "status": status, "media_type": media_type}
         return view
 
     return decorator
@@ -96,6 +99,10 @@ def operation(summary: str, response: dict, *, tag: str, params=(), description:
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 ERROR_STATUSES = {"400": "参数有误", "401": "缺少或无效的令牌", "403": "没有权限",
                   "404": "不存在", "429": "请求过于频繁"}
+# A write may also be refused by the service (409: the state or a rule forbids it; 422: a
+# field's value), or sent as something other than JSON (415).
+WRITE_STATUSES = {"409": "业务规则不允许（如状态不对）", "413": "请求内容过大",
+                  "415": "请求内容不是 JSON", "422": "字段取值有误（field 指出字段）"}
 
 
 def _path_and_params(rule) -> tuple[str, list[dict]]:
@@ -125,11 +132,13 @@ def document(app: Flask) -> dict:
         if meta is None:
             continue  # the test on the document names such a route
         path, path_params = _path_and_params(rule)
-        responses = {"200": {"description": "成功",
-                             "content": {"application/json": {"schema": meta["response"]}}}}
+        responses = {str(meta["status"]): {
+            "description": "已创建" if meta["status"] == 201 else "成功",
+            "content": {meta["media_type"]: {"schema": meta["response"]}}}}
         if meta["conditional"]:
             responses["304"] = {"description": "未修改（If-None-Match 与 ETag 相同）"}
-        for status, text in ERROR_STATUSES.items():
+        errors = dict(ERROR_STATUSES, **(WRITE_STATUSES if meta["body"] is not None else {}))
+        for status, text in errors.items():
             responses[status] = {"description": text, "content": {
                 "application/json": {"schema": ref("Error")}}}
         rule_of = access.get(rule.endpoint)
@@ -141,6 +150,11 @@ def document(app: Flask) -> dict:
             description = (description + "\n\n" if description else "") + \
                 f"可使用的角色：{rule_of.describe()}"
         op["description"] = description
+        if meta["body"] is not None:
+            from procurement.api.body import schema_of
+
+            op["requestBody"] = {"required": bool(meta["body"]), "content": {
+                "application/json": {"schema": schema_of(meta["body"])}}}
         if rule_of is not None and rule_of.public:
             op["security"] = []
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -148,7 +162,7 @@ def document(app: Flask) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "政府购买服务管理平台 API", "version": "1",
-                 "description": "只读接口。认证：在个人账号页面或用 `flask users token create` "
+                 "description": "读取与写入接口（写入与页面调用同一业务服务，规则相同）。认证：在个人账号页面或用 `flask users token create` "
                                 "创建令牌，请求时加上 `Authorization: Bearer <令牌>`。"
                                 "权限与机构范围和页面相同。"},
         "servers": [{"url": "/"}],

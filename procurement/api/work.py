@@ -106,7 +106,7 @@ def date_arg(name: str):
         raise bad_parameter(name, f"参数 {name} 必须是日期，例如 2026-01-31。") from None
 
 
-def _paid(ids) -> dict[int, int]:
+def paid_by_instalment(ids) -> dict[int, int]:
     """Paid per instalment: the sum of its movements, as the ledger counts it."""
     if not ids:
         return {}
@@ -115,7 +115,7 @@ def _paid(ids) -> dict[int, int]:
         .where(Movement.instalment_id.in_(ids)).group_by(Movement.instalment_id))}
 
 
-def _instalment(i: Instalment, paid: int) -> dict:
+def instalment_json(i: Instalment, paid: int) -> dict:
     withheld = i.withheld_fen if i.state in (InstalmentState.PAID,
                                              InstalmentState.WITHHELD) else 0
     account = i.account
@@ -163,6 +163,6 @@ def instalments():
         joinedload(Instalment.account).joinedload(Account.community),
     ).order_by(Instalment.due_date, Instalment.id)
     page = paged(query, lambda i: i)
-    paid = _paid([i.id for i in page["data"]])
-    page["data"] = [_instalment(i, paid.get(i.id, 0)) for i in page["data"]]
+    paid = paid_by_instalment([i.id for i in page["data"]])
+    page["data"] = [instalment_json(i, paid.get(i.id, 0)) for i in page["data"]]
     return respond(page)
