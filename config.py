@@ -96,6 +96,10 @@ class Config:
     # Open data (OCDS): ocid = prefix + "-" + tender number. Register a prefix with the Open
     # Contracting Partnership before publishing for real; never change it afterwards.
     OCDS_OCID_PREFIX = os.environ.get("OCDS_OCID_PREFIX", "ocds-lyjd16")
+    # The licence the published data carries, and the publisher's name (default: the
+    # platform's name).
+    OCDS_LICENSE = os.environ.get("OCDS_LICENSE", "https://creativecommons.org/licenses/by/4.0/")
+    OCDS_PUBLISHER_NAME = os.environ.get("OCDS_PUBLISHER_NAME", "")
 
 
 class DevelopmentConfig(Config):

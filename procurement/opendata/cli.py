@@ -1,6 +1,5 @@
 """`flask ocds export [--output FILE]`: the whole OCDS release package in one file, the same
 releases the API serves page by page."""
-import json
 
 import click
 from flask import current_app, url_for
@@ -27,7 +26,10 @@ def export_package(base_url: str) -> dict:
               help="本平台的公开网址，用于数据包中的链接")
 def export(output: str | None, base_url: str):
     """导出全部公开的招标、中标、合同和拨付数据（OCDS 1.1 发布包）。"""
-    text = json.dumps(export_package(base_url), ensure_ascii=False, indent=2)
+    document = export_package(base_url)
+    if not document["releases"]:  # a release package holds at least one release
+        raise click.ClickException("目前还没有公开的采购项目，没有可导出的数据。")
+    text = ocds.dumps(document, indent=2)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")

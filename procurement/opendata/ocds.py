@@ -17,6 +17,9 @@ What is published, and what never is:
   was really paid (the ledger keeps the correction).
 Amounts are integer fen in the database, turned into yuan through Decimal.
 """
+import json
+import re
+import secrets
 from collections import defaultdict
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -71,13 +74,25 @@ def ocid(tender: Tender) -> str:
 
 
 def value(fen: int) -> dict:
+    """An OCDS Value: the amount in yuan as a Decimal, written as an exact JSON number by
+    `dumps` (never through a float)."""
     """{"amount": yuan, "currency": "CNY"}: exact, via Decimal (40000001 fen → 400000.01)."""
-    return {"amount": _number(from_fen(fen)), "currency": CURRENCY}
+    return {"amount": from_fen(fen), "currency": CURRENCY}
 
 
-def _number(amount: Decimal) -> int | float:
-    # A float of at most two decimals prints back exactly (shortest repr); whole yuan as int.
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+def dumps(document: dict, indent: int | None = None) -> str:
+    """The document as JSON text, each Decimal amount written as a JSON number from its own
+    digits. The standard encoder has no exact Decimal number: amounts pass through it as
+    strings wrapped in a per-call random marker, which is then unwrapped."""
+    marker = secrets.token_hex(8)
+
+    def exact(item):
+        if isinstance(item, Decimal):
+            return f"{marker}{item:f}{marker}"
+        raise TypeError(f"{type(item).__name__} is not JSON serialisable")
+
+    text = json.dumps(document, ensure_ascii=False, indent=indent, default=exact)
+    return re.sub(f'"{marker}(-?[0-9]+(?:\\.[0-9]+)?){marker}"', r"\1", text)
 
 
 def stamp(moment: datetime | date | None, end_of_day: bool = False) -> str | None:

@@ -44,8 +44,9 @@ def releases():
         query = query.where(Tender.number == number)
         args["ocid"] = ocid
     rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    if not rows and (page > 1 or ocid):
-        return _error(404, _("没有该编号的开放数据。") if ocid else _("没有这一页。"))
+    if not rows:  # a release package holds at least one release (OCDS schema)
+        return _error(404, _("没有该编号的开放数据。") if ocid else
+                      _("没有这一页。") if page > 1 else _("目前还没有公开的采购项目。"))
     more = len(rows) > per_page
     result = ocds.package(
         rows[:per_page],
@@ -53,7 +54,7 @@ def releases():
         policy_uri=url_for("opendata.policy", _external=True),
         next_uri=url_for("opendata.releases", page=page + 1, _external=True, **args)
         if more else None)
-    return jsonify(result)
+    return current_app.response_class(ocds.dumps(result), mimetype="application/json")
 
 
 @bp.route("/policy")

@@ -142,11 +142,15 @@ def test_after_the_award_only_the_winning_price_is_published(builder, client):
             assert not any(form in text for form in _fen_forms(price)), price
 
 
-def test_an_unpublished_tender_is_not_exported(builder, client):
+def test_an_unpublished_tender_is_not_exported(app, builder, client):
     draft = builder.draft()
-    data = client.get(URL).get_json()
-    assert data["releases"] == []
+    # Nothing published: no package at all (a release package holds at least one release).
+    response = client.get(URL)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "目前还没有公开的采购项目。"
     assert client.get(URL, query_string={"ocid": f"ocds-lyjd16-{draft.number}"}).status_code == 404
+    result = app.test_cli_runner().invoke(args=["ocds", "export"])
+    assert result.exit_code != 0 and "还没有公开的采购项目" in result.output
 
 
 def test_a_draft_agreement_does_not_appear_until_every_party_signed(contracts, client):
@@ -175,7 +179,8 @@ def test_amounts_are_exact_yuan_from_integer_fen(contracts, client):
     assert contract["value"] == {"amount": expected, "currency": "CNY"}
     assert re.search(rf'"amount":\s*{expected:.2f}[,}}]', text)   # 400000.01, not …0000001
     assert data["releases"][0]["tender"]["value"]["amount"] == Decimal("800000")
-    assert ocds.value(1)["amount"] == 0.01 and ocds.value(123_456_789_01)["amount"] == 123456789.01
+    assert ocds.value(1)["amount"] == Decimal("0.01")
+    assert ocds.dumps(ocds.value(123_456_789_01)) == '{"amount": 123456789.01, "currency": "CNY"}'
 
 
 def test_payments_are_transactions_and_a_reversed_payment_drops_out(appraised, factory, client):
