@@ -1,6 +1,7 @@
 """Grid cases (网格事件) over the API, as the grid information platform pushes them: report a
 case, then each step of its flow through `tasks.cases` — the service the case page calls, so
 the same person-and-state rules refuse the same steps. Reads scoped as the case list is."""
+import sqlalchemy as sa
 from flask import request
 from sqlalchemy.orm import joinedload
 
@@ -34,6 +35,9 @@ CASE = s.obj(
     closed_at=s.string("date-time", nullable=True), rating=s.integer(nullable=True),
     rating_comment=s.string(nullable=True), rated_at=s.string("date-time", nullable=True))
 ONE = s.obj(data=CASE)
+STEP_TIMES = (GridCase.reported_at, GridCase.verified_at, GridCase.cancelled_at,
+              GridCase.escalated_at, GridCase.handled_at, GridCase.fed_back_at,
+              GridCase.closed_at, GridCase.rated_at)
 
 
 def case_json(c: GridCase) -> dict:
@@ -64,7 +68,8 @@ def readable_case(case_id: int) -> GridCase:
 @s.operation("网格事件列表", s.page_of(CASE), tag="网格工作",
              params=(*s.PAGINATED, s.COMMUNITY,
                      s.param("state", "状态", s.string(enum=[m.value for m in CaseState])),
-                     s.param("reported_since", "上报时间不早于（ISO 8601）", s.string("date-time"))),
+                     s.param("reported_since", "上报时间不早于（ISO 8601）", s.string("date-time")),
+                     s.UPDATED_SINCE),
              description="范围与网格事件页面相同。")
 def case_list():
     query = visible_cases(who())
@@ -77,6 +82,9 @@ def case_list():
     since = datetime_arg("reported_since")
     if since is not None:
         query = query.where(GridCase.reported_at >= since)
+    changed = datetime_arg("updated_since")
+    if changed is not None:  # any step taken since: each step stamps its own time
+        query = query.where(sa.or_(*(column > changed for column in STEP_TIMES)))
     query = query.options(joinedload(GridCase.community), joinedload(GridCase.grid),
                           joinedload(GridCase.reporter)
                           ).order_by(GridCase.reported_at.desc(), GridCase.id.desc())

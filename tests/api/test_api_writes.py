@@ -55,7 +55,7 @@ def warm(*users):
 
 @pytest.fixture
 def s(serving):
-    warm(serving["worker"], serving["colleague"], serving["committee"])
+    warm(serving["worker"], serving["colleague"], serving["committee"], serving["manager"])
     return {**serving, "home": household(serving["community"], serving["grid"]),
             "today": clock.today().isoformat()}
 
@@ -201,6 +201,12 @@ def test_a_case_from_the_grid_platform_runs_its_whole_flow(client, s):
     assert post(client, s["worker"], f"{path}/rate", {"rating": 5}).status_code == 409
     response = post(client, s["committee"], f"{path}/rate", {"rating": 5, "comment": "及时"})
     assert response.get_json()["data"]["state"] == "rated"
+    listed = client.get("/api/v1/cases", query_string={"updated_since": case["reported_at"]},
+                        headers=bearer(s["manager"]))
+    assert [c["state"] for c in listed.get_json()["data"]] == ["rated"]
+    later = (clock.now() + timedelta(minutes=5)).isoformat()
+    assert client.get("/api/v1/cases", query_string={"updated_since": later},
+                      headers=bearer(s["manager"])).get_json()["data"] == []
     actions = db.session.scalars(sa.select(AuditEntry.action).where(
         AuditEntry.object_type == "grid_cases").order_by(AuditEntry.seq)).all()
     assert actions == ["case.reported", "case.verified", "case.handled", "case.fed_back",
