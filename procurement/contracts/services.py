@@ -136,6 +136,9 @@ def _edit(actor, agreement: Agreement, apply) -> Agreement:
     before = agreement_snapshot(agreement)
     signing.DOCUMENT.require_in(agreement, signing.EDITABLE, "修改（已生效的协议只能通过变更修改）")
     apply()
+    db.session.flush()
+    if signing.compute_hash(agreement) == agreement.content_hash:
+        return agreement  # saved unchanged: signatures stand, nothing to record
     bumped = signing.changed(agreement)
     after = agreement_snapshot(agreement)
     after["signatures_cleared"] = bumped

@@ -178,7 +178,9 @@ def update_task(actor, task: ServiceTask, *, title: str, description: str, targe
     task.quantity, task.within_months, task.per_grid = target.quantity, target.within_months, \
         target.per_grid
     db.session.flush()
-    record(actor, "tasks.update", task, before, snapshot(task, *TASK_FIELDS))
+    after = snapshot(task, *TASK_FIELDS)
+    if after != before:  # saved unchanged: nothing to record
+        record(actor, "tasks.update", task, before, after)
     return task
 
 
