@@ -10,6 +10,7 @@ from procurement.contracts.states import (EDITABLE, BudgetCategory, CooperationS
                                           DocumentState)
 from procurement.core.errors import DomainError
 from procurement.core.money import format_fen
+from procurement.core.states import lock_for_update
 from procurement.disbursements import schedule
 from procurement.extensions import db
 
@@ -25,6 +26,9 @@ def propose_amendment(actor, agreement: Agreement, *, reason: str, end_date: dat
                       amounts: dict[int, int], budget: dict[int, dict[BudgetCategory, int]]
                       ) -> Amendment:
     """Record what would change, before and after; it applies once every party signs."""
+    # Proposals at once take turns and the second sees the first (one open amendment).
+    lock_for_update(agreement)
+    db.session.expire(agreement, ["amendments"])
     _require_in_force(agreement, "变更")
     if any(a.state in EDITABLE for a in agreement.amendments):
         raise DomainError("已有一份变更在签署中，请先完成或作废它。")
@@ -123,6 +127,9 @@ def create_special(actor, agreement: Agreement, *, title: str, content: str,
                    budget: dict[BudgetCategory, int], start_date: date, end_date: date
                    ) -> SpecialAgreement:
     """A task handed down outside the contract, with its own budget, signed by the parties."""
+    # Created at once, specials take turns on the cooperation: distinct numbers.
+    lock_for_update(agreement.cooperation)
+    db.session.expire(agreement.cooperation, ["specials"])
     _require_in_force(agreement, "签订专项服务合作协议")
     title, content = (title or "").strip(), (content or "").strip()
     if not title or not content:

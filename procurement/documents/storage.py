@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, send_file
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from procurement.core.errors import DomainError
@@ -98,12 +100,32 @@ def check(upload: FileStorage, *, extensions: tuple[str, ...] = DOCUMENT_EXTENSI
     return CheckedFile(name, kind, data)
 
 
+# Files written in the session's current transaction: kept when it commits, removed when it
+# ends any other way (a refusal later in the same request rolls back, an error, a closed
+# session), so a stored file exists exactly when its StoredFile row does.
+_UNCOMMITTED = "uncommitted_uploads"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_uploads(session):
+    if not session.in_nested_transaction():  # a released savepoint commits nothing yet
+        session.info.pop(_UNCOMMITTED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted_uploads(session, transaction):
+    if transaction.parent is None and not transaction.nested:
+        for path in session.info.pop(_UNCOMMITTED, ()):
+            path.unlink(missing_ok=True)
+
+
 def save(checked: CheckedFile, *, area: str, actor=None) -> StoredFile:
     stored_name = secrets.token_hex(16)
     target = upload_dir() / stored_name
     with open(target, "xb") as handle:
         handle.write(checked.data)
     os.chmod(target, 0o600)
+    db.session.info.setdefault(_UNCOMMITTED, []).append(target)
     stored = StoredFile(area=area, original_name=checked.name, stored_name=stored_name,
                         content_type=checked.kind.content_type, size=len(checked.data),
                         sha256=hashlib.sha256(checked.data).hexdigest(),

@@ -16,6 +16,7 @@ from procurement.contracts.states import EvaluationSource as Src, Grade
 from procurement.core import clock
 from procurement.core.errors import DomainError
 from procurement.core.numbers import HUNDRED
+from procurement.core.states import lock_for_update
 from procurement.evaluations import plan
 from procurement.evaluations.models import (EvaluationPeriod, EvaluationSheet, PeriodResult,
                                             Survey, SurveyResponse)
@@ -113,6 +114,13 @@ def finalise(actor, period: EvaluationPeriod, community,
         raise DomainError("该社区不在本协议的服务范围内。")
     if clock.today() <= period.end_date:
         raise DomainError("评估期间尚未结束，不能确定结果。")
+    # Finalisations of the period take turns (the second sees the first's result), and so
+    # do the survey's answers: none is counted after the score was locked without it.
+    lock_for_update(period)
+    survey = db.session.scalar(sa.select(Survey).where(Survey.period_id == period.id,
+                                                       Survey.community_id == community.id))
+    if survey is not None:
+        lock_for_update(survey)
     if is_final(period, community):
         raise DomainError("该期评估结果已确定，分数已锁定。")
     weights = plan.weights_of(agreement)

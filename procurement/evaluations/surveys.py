@@ -24,6 +24,7 @@ from procurement.contracts.states import DocumentState
 from procurement.core import clock
 from procurement.core.calendar import local_to_utc
 from procurement.core.errors import DomainError
+from procurement.core.states import lock_for_update
 from procurement.evaluations import scoring
 from procurement.evaluations.models import (EvaluationPeriod, Survey, SurveyResponse,
                                             SurveyToken)
@@ -240,6 +241,11 @@ def answer(token: str, answers: dict, comment: str | None = None) -> SurveyRespo
     """A resident's answer, without logging in. The token is spent atomically (only one of
     simultaneous answers gets it), then the response is stored with no link to it."""
     survey, state = token_state(token)
+    if state == "open":
+        # Take turns with the close and the finalisation (both lock the survey) and look
+        # again: an answer is either counted by them or refused, never slipped in after.
+        lock_for_update(survey)
+        survey, state = token_state(token)
     if state == "unknown":
         raise DomainError(UNKNOWN)
     if state == "closed":

@@ -55,8 +55,12 @@ def submit_bid(actor, tender: Tender, agency: Organisation, *, price_fen: int, p
         raise DomainError(f"附件最多 {MAX_FILES} 个。", field="files")
     checked = [storage.check(upload) for upload in uploads]
     # Lock the tender row: two members of an agency submitting at once are serialised, so
-    # neither a duplicate first bid nor interleaved versions can happen (PostgreSQL).
-    db.session.execute(sa.select(Tender.id).where(Tender.id == tender.id).with_for_update())
+    # neither a duplicate first bid nor interleaved versions can happen (PostgreSQL); and
+    # check again under the lock with the tender as it is now: a bidder who passed the
+    # check above and then waited for an opening to commit is refused, never let in (or
+    # its price changed) after the prices were read out.
+    lock_for_update(tender)
+    _check_open_for_bids(tender, agency)
     bid = db.session.scalars(sa.select(Bid).where(Bid.tender_id == tender.id,
                                                   Bid.agency_id == agency.id)).first()
     if bid is not None:
@@ -87,6 +91,7 @@ def submit_bid(actor, tender: Tender, agency: Organisation, *, price_fen: int, p
 
 
 def withdraw_bid(actor, bid: Bid) -> Bid:
+    lock_for_update(bid.tender)  # as submit_bid: take turns with the opening, then check
     _check_open_for_bids(bid.tender, bid.agency)
     before = _sealed_view(bid)
     BID.move(bid, BidState.WITHDRAWN, "撤回")
