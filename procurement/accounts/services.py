@@ -37,6 +37,16 @@ def normalise_username(username: str) -> str:
     return username
 
 
+def check_name(name: str) -> str:
+    """A person's name as stored: required, at most the column's 40 characters."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("请填写姓名。", field="name")
+    if len(name) > 40:
+        raise DomainError("姓名不能超过 40 个字。", field="name")
+    return name
+
+
 def check_roles(org: Organisation, roles) -> set[Role]:
     try:
         roles = {Role(r) for r in roles}
@@ -62,6 +72,7 @@ def create_user(actor, *, username: str, name: str, org: Organisation, roles,
                 ) -> tuple[User, str]:
     """Create an account; returns it with its initial password (shown once, never stored)."""
     username = normalise_username(username)
+    name = check_name(name)
     if db.session.execute(sa.select(User.id).where(User.username == username)).first():
         raise DomainError(f"用户名“{username}”已被使用。", field="username")
     if not org.active:
@@ -83,6 +94,7 @@ def create_user(actor, *, username: str, name: str, org: Organisation, roles,
 def update_user(actor, user: User, *, name: str, org: Organisation, roles,
                 title: str | None = None, phone: str | None = None,
                 email: str | None = None) -> User:
+    name = check_name(name)
     roles = check_roles(org, roles)
     if actor is not None and actor.id == user.id and Role.ADMIN not in roles:
         raise DomainError("不能取消您自己的系统管理员角色。", field="roles")

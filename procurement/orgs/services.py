@@ -46,6 +46,10 @@ def _taken(column, value, exclude_id: int | None) -> bool:
 
 
 def _check_unique_name(name: str, exclude_id: int | None = None) -> None:
+    if not name:
+        raise DomainError("请填写组织名称。", field="name")
+    if len(name) > 100:
+        raise DomainError("组织名称不能超过 100 个字。", field="name")
     if _taken(Organisation.name, name, exclude_id):
         raise DomainError(f"已有名为“{name}”的组织。", field="name")
 
