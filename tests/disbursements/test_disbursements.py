@@ -154,6 +154,29 @@ def test_a_pass_grade_pays_90_percent_and_the_rest_is_released_after_rectificati
     assert book.paid == instalment.amount_fen and book.withheld == 0 and book.reconciles()
 
 
+def test_a_payment_whose_withholding_was_released_is_reversed_only_after_the_release(
+        appraised, finance):
+    a = appraised
+    accept_quarter(a, "0.7")  # 基本合格: 90% paid, the rest released later
+    instalment = _instalment(a)
+    with _day(a["quarter"], 12):
+        services.request(a["manager"], instalment)
+        services.approve(a["leader"], instalment)
+        services.pay(finance, instalment, paid_on=clock.today(), voucher_no="LY-0001")
+    withheld = instalment.withheld_fen
+    payment, = instalment.movements
+    with _day(a["quarter"], 40):
+        release = services.release(finance, instalment, amount_fen=withheld,
+                                   paid_on=clock.today(), voucher_no="LY-0002", reason="整改合格")
+        with pytest.raises(DomainError, match="请先冲正补拨"):
+            services.reverse(finance, payment, reason="金额录错")
+        services.reverse(finance, release, reason="补拨凭证有误")
+        services.reverse(finance, payment, reason="金额录错")
+    assert instalment.state is S.APPROVED and instalment.withheld_fen == withheld
+    book = next(b for b in ledger.ledger(a["agreement"]) if b.account.id == instalment.account_id)
+    assert book.paid == 0 and book.reconciles()
+
+
 def test_a_fail_grade_withholds_it_all(appraised, finance):
     a = appraised
     accept_quarter(a, "0.5")
