@@ -5,9 +5,10 @@ registered on the `contracts` blueprint of `views.py`."""
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from procurement.accounts.forms import ConfirmForm
 from procurement.contracts import services, signing
@@ -26,7 +27,11 @@ from procurement.contracts.views import (ENDED, MANAGER, READERS, SIGNERS, bp, g
 
 
 def load_agreement(agreement_id: int) -> Agreement:
-    agreement = db.get_or_404(Agreement, agreement_id)
+    # With its cooperation, which the permission check and the page read.
+    agreement = db.session.scalar(sa.select(Agreement).where(Agreement.id == agreement_id)
+                                  .options(joinedload(Agreement.cooperation)))
+    if agreement is None:
+        abort(404)
     require(can_view(current_user, agreement.cooperation))
     return agreement
 

@@ -5,7 +5,9 @@ import hashlib
 import json
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
+from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.audit import record
 from procurement.contracts.models import Agreement, Amendment, Signature, SpecialAgreement
@@ -63,7 +65,8 @@ def compute_hash(document: Document) -> str:
 def signatures(document: Document, version: int | None = None) -> list[Signature]:
     return list(db.session.scalars(sa.select(Signature).where(
         Signature.document_kind == document.kind, Signature.document_id == document.id,
-        Signature.version == (version or document.version)).order_by(Signature.signed_at)))
+        Signature.version == (version or document.version)).order_by(Signature.signed_at)
+        .options(joinedload(Signature.signer).lazyload(User.role_rows))))  # names, not roles
 
 
 def changed(document: Document) -> bool:

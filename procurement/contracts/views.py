@@ -6,10 +6,11 @@ services' message."""
 from datetime import date
 
 import sqlalchemy as sa
-from flask import (Blueprint, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.routing import BuildError
 
 from procurement.accounts.forms import ConfirmForm
@@ -46,7 +47,14 @@ ENDED = (CooperationState.ENDED, CooperationState.TERMINATED)
 
 
 def load(cooperation_id: int) -> Cooperation:
-    cooperation = db.get_or_404(Cooperation, cooperation_id)
+    # With its agreements and what the page shows of each (one query per relation, not
+    # one per agreement).
+    cooperation = db.session.scalar(sa.select(Cooperation).where(Cooperation.id == cooperation_id)
+                                    .options(selectinload(Cooperation.agreements).options(
+                                        selectinload(Agreement.amendments),
+                                        selectinload(Agreement.communities))))
+    if cooperation is None:
+        abort(404)
     require(can_view(current_user, cooperation))
     return cooperation
 
@@ -136,7 +144,11 @@ def _filtered(form: CooperationFilterForm):
         query = query.where(sa.or_(Cooperation.number.ilike(like), Cooperation.title.ilike(like)))
     if form.state.data:
         query = query.where(Cooperation.state == CooperationState(form.state.data))
-    return query.order_by(Cooperation.created_at.desc(), Cooperation.id.desc())
+    # What each row shows (agency, latest agreement and its communities) with the page.
+    return query.options(
+        joinedload(Cooperation.agency),
+        selectinload(Cooperation.agreements).selectinload(Agreement.communities),
+    ).order_by(Cooperation.created_at.desc(), Cooperation.id.desc())
 
 
 def waiting_tenders() -> list[dict]:

@@ -55,13 +55,24 @@ class AccountLedger:
                 and all(r.outstanding >= 0 for r in self.rows))
 
 
-def ledger(agreement: Agreement) -> list[AccountLedger]:
-    accounts = list(db.session.scalars(sa.select(Account).where(
-        Account.agreement_id == agreement.id).order_by(Account.community_id, Account.id)))
+def ledger(agreement: Agreement, accounts: list[Account] | None = None,
+           paid: dict[int, int] | None = None) -> list[AccountLedger]:
+    """The agreement's ledger; `accounts` when the caller already loaded them (in this order:
+    community, then id), and `paid` (instalment id → sum of its movements) when it already
+    loaded every movement of those accounts."""
+    if accounts is None:
+        accounts = list(db.session.scalars(sa.select(Account).where(
+            Account.agreement_id == agreement.id).order_by(Account.community_id, Account.id)))
+    if paid is not None:
+        return _books(accounts, paid)
     paid = dict(db.session.execute(
         sa.select(Movement.instalment_id, sa.func.sum(Movement.amount_fen))
         .join(Instalment).join(Account).where(Account.agreement_id == agreement.id)
         .group_by(Movement.instalment_id)).all())
+    return _books(accounts, paid)
+
+
+def _books(accounts: list[Account], paid: dict) -> list[AccountLedger]:
     books = []
     for account in accounts:
         book = AccountLedger(account)
@@ -94,16 +105,29 @@ class BudgetRow:
 
 def execution(agreement: Agreement, community_id: int) -> list[BudgetRow]:
     """Reported spending per budget line against the year's budget, over budget flagged."""
-    budget = {line.category: line.amount_fen for line in db.session.scalars(
-        sa.select(BudgetLine).where(BudgetLine.agreement_id == agreement.id,
-                                    BudgetLine.community_id == community_id))}
+    return executions(agreement, community_id).get(community_id, [])
+
+
+def executions(agreement: Agreement, community_id: int | None = None) -> dict[int, list[BudgetRow]]:
+    """`execution` of every community of the agreement (or the one given), in two queries."""
+    lines = sa.select(BudgetLine).where(BudgetLine.agreement_id == agreement.id)
+    reports = sa.select(SpendingReport).where(SpendingReport.agreement_id == agreement.id)
+    if community_id is not None:
+        lines = lines.where(BudgetLine.community_id == community_id)
+        reports = reports.where(SpendingReport.community_id == community_id)
+    budget: dict = {}
+    for line in db.session.scalars(lines):
+        budget.setdefault(line.community_id, {})[line.category] = line.amount_fen
     reported: dict = {}
-    for report in db.session.scalars(sa.select(SpendingReport).where(
-            SpendingReport.agreement_id == agreement.id,
-            SpendingReport.community_id == community_id)):
-        reported.setdefault(report.category, {})[report.quarter] = report.actual_fen
-    return [BudgetRow(c, budget.get(c, 0), reported.get(c, {}), sum(reported.get(c, {}).values()))
-            for c in BudgetCategory if c in budget or c in reported]
+    for report in db.session.scalars(reports):
+        reported.setdefault(report.community_id, {}).setdefault(
+            report.category, {})[report.quarter] = report.actual_fen
+    found = {}
+    for cid in set(budget) | set(reported):
+        own, spent = budget.get(cid, {}), reported.get(cid, {})
+        found[cid] = [BudgetRow(c, own.get(c, 0), spent.get(c, {}), sum(spent.get(c, {}).values()))
+                      for c in BudgetCategory if c in own or c in spent]
+    return found
 
 
 def is_release(movement: Movement) -> bool:

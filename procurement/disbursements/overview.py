@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy.orm import joinedload, selectinload
 
+from procurement.accounts.models import User
 from procurement.contracts.models import Agreement
 from procurement.core.calendar import to_local
 from procurement.core.money import from_fen
@@ -54,14 +55,27 @@ def books(user, agreement: Agreement) -> list[ledger.AccountLedger]:
     """The ledger of the accounts the user reads. Accounts, instalments and the people on
     them are loaded first, so the ledger finds them in the session; they are held in
     `loaded` because the session keeps objects only while they are referenced."""
+    return books_and_movements(user, agreement)[0]
+
+
+def books_and_movements(user, agreement: Agreement):
+    """`books` with the `movements` of those accounts, the paid sums taken from the
+    movements (one query less than reading both apart)."""
     loaded = db.session.scalars(sa.select(Account).where(Account.agreement_id == agreement.id)
+                                .order_by(Account.community_id, Account.id)
                                 .options(joinedload(Account.community),
                                          joinedload(Account.special),
                                          selectinload(Account.instalments).options(
-                                             joinedload(Instalment.requested_by),
-                                             joinedload(Instalment.approved_by)))).all()
-    visible = {account.id for account in loaded if can_view_account(user, account)}
-    return [book for book in ledger.ledger(agreement) if book.account.id in visible]
+                                             joinedload(Instalment.requested_by)
+                                             .lazyload(User.role_rows),
+                                             joinedload(Instalment.approved_by)
+                                             .lazyload(User.role_rows)))).all()
+    visible = [account for account in loaded if can_view_account(user, account)]
+    found = movements([account.id for account in visible])
+    paid: dict[int, int] = {}
+    for movement in found:
+        paid[movement.instalment_id] = paid.get(movement.instalment_id, 0) + movement.amount_fen
+    return ledger.ledger(agreement, accounts=visible, paid=paid), found
 
 
 def movements(account_ids: list[int]) -> list[Movement]:
@@ -71,7 +85,7 @@ def movements(account_ids: list[int]) -> list[Movement]:
     return list(db.session.scalars(
         sa.select(Movement).join(Instalment, Instalment.id == Movement.instalment_id)
         .where(Instalment.account_id.in_(account_ids))
-        .options(joinedload(Movement.recorded_by))
+        .options(joinedload(Movement.recorded_by).lazyload(User.role_rows))
         .order_by(Movement.paid_on, Movement.id)))
 
 
@@ -85,13 +99,25 @@ def block_of(instalment: Instalment, today: date) -> str | None:
 
 
 def blocks(books_, today: date) -> dict[int, str | None]:
-    return {row.instalment.id: block_of(row.instalment, today)
-            for book in books_ for row in book.rows if row.instalment.state is S.SCHEDULED}
+    """`block_of` for every scheduled instalment, the ended ones' acceptance read in one
+    batch (not a few queries per instalment)."""
+    scheduled = [row.instalment for book in books_ for row in book.rows
+                 if row.instalment.state is S.SCHEDULED]
+    waiting, ended = {}, []
+    for instalment in scheduled:
+        quarter = quarter_of(instalment)
+        if quarter is not None and quarter.end >= today:
+            waiting[instalment.id] = _("%(quarter)s尚未结束。", quarter=quarter.label)
+        else:
+            ended.append(instalment)
+    accepted = services.acceptances(ended)
+    return {i.id: waiting[i.id] if i.id in waiting else accepted[i.id][0] for i in scheduled}
 
 
 def execution(agreement: Agreement, books_) -> list[tuple]:
     """Spending against the budget lines, per community account the user reads."""
-    return [(book.account.community, ledger.execution(agreement, book.account.community_id))
+    rows = ledger.executions(agreement)
+    return [(book.account.community, rows.get(book.account.community_id, []))
             for book in books_ if book.account.community_id]
 
 

@@ -23,9 +23,9 @@ from procurement.core.states import lock_for_update
 from procurement.disbursements.models import Account, Instalment, Movement, PaymentRule
 from procurement.disbursements.schedule import account_label
 from procurement.disbursements.states import INSTALMENT, InstalmentState as S, MovementKind
-from procurement.evaluations import plan, scoring
+from procurement.evaluations import plan
+from procurement.evaluations.models import EvaluationSheet, PeriodResult
 from procurement.evaluations.states import PeriodKind, SheetState
-from procurement.evaluations.sheets import sheet_for
 from procurement.extensions import db
 
 INSTALMENT_FIELDS = ("state", "amount_fen", "grade", "share", "payable_fen", "withheld_fen",
@@ -79,35 +79,67 @@ def _require_office(actor, agreement: Agreement, roles, action: str) -> None:
         raise DomainError(f"只有本街道的{names}可以{action}。")
 
 
-def _period(agreement: Agreement, quarter: int):
-    return next(p for p in plan.periods(agreement)
-                if p.kind is PeriodKind.QUARTER and p.number == quarter)
-
-
 def acceptance(instalment: Instalment) -> tuple[str | None, object]:
     """Why the instalment cannot be requested yet (None when it can), and the quarter's
     result. A quarter is accepted when the agency's self-assessment was accepted and the
     street office finalised the evaluation with the residents' survey in it."""
-    account = instalment.account
-    agreement = account.agreement
-    if account.special_agreement_id:
+    return acceptances([instalment])[instalment.id]
+
+
+def acceptances(instalments) -> dict[int, tuple[str | None, object]]:
+    """`acceptance` of many instalments, read together (a few queries whatever their
+    number): the periods of each agreement, then every self-assessment and result."""
+    found: dict[int, tuple[str | None, object]] = {}
+    quarterly = []
+    for instalment in instalments:
+        account = instalment.account
+        if not account.special_agreement_id:
+            quarterly.append(instalment)
+            continue
         special = db.session.get(SpecialAgreement, account.special_agreement_id)
         if special.state is not DocumentState.IN_FORCE:
-            return "专项服务合作协议未生效。", None
-        if clock.today() <= special.end_date:
-            return f"专项服务于 {special.end_date} 结束后才能申请拨付。", None
-        return None, None
-    period = _period(agreement, instalment.quarter)
-    community = account.community
-    own = sheet_for(period, community, Src.SELF)
-    if own is None or own.state is not SheetState.ACCEPTED:
-        return f"{period.label}机构自评尚未通过审核。", None
-    result = scoring.result_of(period, community)
-    if result is None:
-        return f"{period.label}评估结果尚未确定。", None
-    if not any(line["source"] == Src.RESIDENTS.value for line in result.breakdown):
-        return f"{period.label}评估结果未计入居民满意度调查，不能作为拨付依据。", result
-    return None, result
+            found[instalment.id] = ("专项服务合作协议未生效。", None)
+        elif clock.today() <= special.end_date:
+            found[instalment.id] = (f"专项服务于 {special.end_date} 结束后才能申请拨付。", None)
+        else:
+            found[instalment.id] = (None, None)
+    if not quarterly:
+        return found
+    periods = {}
+    for agreement in {i.account.agreement_id: i.account.agreement for i in quarterly}.values():
+        for period in plan.periods(agreement):
+            if period.kind is PeriodKind.QUARTER:
+                periods[agreement.id, period.number] = period
+    period_ids = [p.id for p in periods.values()]
+    community_ids = list({i.account.community_id for i in quarterly})
+    # Each self-assessment with its period's result, when there is one (a result without
+    # an accepted self-assessment does not make an instalment requestable anyway).
+    own, results = {}, {}
+    for sheet, result in db.session.execute(
+            sa.select(EvaluationSheet, PeriodResult)
+            .outerjoin(PeriodResult, sa.and_(PeriodResult.period_id == EvaluationSheet.period_id,
+                                             PeriodResult.community_id == EvaluationSheet.community_id))
+            .where(EvaluationSheet.period_id.in_(period_ids),
+                   EvaluationSheet.community_id.in_(community_ids),
+                   EvaluationSheet.source == Src.SELF)):
+        own[sheet.period_id, sheet.community_id] = sheet
+        if result is not None:
+            results[result.period_id, result.community_id] = result
+    for instalment in quarterly:
+        account = instalment.account
+        period = periods[account.agreement_id, instalment.quarter]
+        sheet = own.get((period.id, account.community_id))
+        result = results.get((period.id, account.community_id))
+        if sheet is None or sheet.state is not SheetState.ACCEPTED:
+            found[instalment.id] = (f"{period.label}机构自评尚未通过审核。", None)
+        elif result is None:
+            found[instalment.id] = (f"{period.label}评估结果尚未确定。", None)
+        elif not any(line["source"] == Src.RESIDENTS.value for line in result.breakdown):
+            found[instalment.id] = (f"{period.label}评估结果未计入居民满意度调查，不能作为拨付依据。",
+                                    result)
+        else:
+            found[instalment.id] = (None, result)
+    return found
 
 
 def payable(amount_fen: int, share: Decimal) -> int:
@@ -163,6 +195,10 @@ def approve(actor, instalment: Instalment) -> Instalment:
     _require_office(actor, instalment.account.agreement, APPROVERS, "审批拨付")
     if actor.id == instalment.requested_by_id:
         raise DomainError("审批人不能是申请人本人。")
+
+    # Only a requested instalment is approved: PAID -> APPROVED is the reversal's move, and
+    # an approval clicked on a paid instalment would open it to a second payment.
+    INSTALMENT.require_in(instalment, (S.REQUESTED,), "审批")
 
     def apply():
         instalment.approved_by_id, instalment.approved_at = actor.id, clock.now()
@@ -265,12 +301,22 @@ def reverse(actor, movement: Movement, *, reason: str, on: date | None = None) -
     payment puts the instalment back to approved, to be paid again correctly."""
     instalment = movement.instalment
     _require_office(actor, instalment.account.agreement, (Role.FINANCE_OFFICER,), "冲正")
+    # Lock in the order pay and release do (instalment, then account): taken the other way
+    # round a reversal and a release deadlock, and the instalment's withheld amount changes.
+    lock_for_update(instalment)
     lock_for_update(movement)
     if movement.kind is MovementKind.REVERSAL or movement.reversed:
         raise DomainError("该笔拨付已冲正，或本身就是冲正记录。")
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("请写明冲正原因。", field="reason")
+    if movement.kind is MovementKind.PAYMENT and db.session.scalar(
+            sa.select(Movement.id).where(Movement.instalment_id == instalment.id,
+                                         Movement.kind == MovementKind.RELEASE,
+                                         Movement.reversed.is_(False)).limit(1)):
+        # The payment's withholding was (partly) released: reversing the payment alone
+        # would count that release twice when the instalment is paid again.
+        raise DomainError("该期已有补拨款，请先冲正补拨，再冲正原拨付。")
     before = snapshot(instalment, *INSTALMENT_FIELDS)
     movement.reversed = True
     db.session.flush()

@@ -58,15 +58,16 @@ def request_todos(user) -> list[Todo]:
     """Scheduled instalments whose quarter has ended and been accepted (the acceptance
     rule is the service's own), so they can be requested now."""
     today = clock.today()
-    ready = []
     query = _office_instalments(user, S.SCHEDULED).where(
         Agreement.state == DocumentState.IN_FORCE)
+    ended = []
     for i in db.session.scalars(query).unique():
         quarter = quarter_of(i)
         if quarter is not None and quarter.end >= today:
             continue  # the quarter is still running
-        if services.acceptance(i)[0] is None:
-            ready.append(i)
+        ended.append(i)
+    accepted = services.acceptances(ended)  # read together, not per instalment
+    ready = [i for i in ended if accepted[i.id][0] is None]
     return [Todo(_("%(n)s 期拨付可以申请（季度评估已确定）", n=len(group)), _link(agreement, group),
                  _("%(agreement)s：%(names)s", agreement=str(agreement), names=_names(group)),
                  due=group[0].due_date, urgent=group[0].due_date <= today)

@@ -19,10 +19,10 @@ from procurement.core import clock
 from procurement.core.numbers import format_percent, percent_number
 from procurement.core.pages import paginate, perform
 from procurement.core.permissions import allow, require
-from procurement.documents.excel import attachment
+from procurement.documents.excel import attachment, streamed_xlsx_response
 from procurement.documents.pdf import pdf_response
 from procurement.extensions import db
-from procurement.disbursements import overview, services, spending
+from procurement.disbursements import ledger_export, overview, services, spending
 from procurement.disbursements.forms import (PayForm, ReleaseForm, ReverseForm, RuleForm,
                                              spending_form)
 from procurement.disbursements.models import Account, Instalment, Movement
@@ -42,7 +42,11 @@ APPROVERS = (FINANCE, LEADER)
 
 
 def load_agreement(agreement_id: int) -> Agreement:
-    agreement = db.get_or_404(Agreement, agreement_id)
+    # With its cooperation and agency, which the permission check and every page read.
+    agreement = db.session.scalar(sa.select(Agreement).where(Agreement.id == agreement_id).options(
+        joinedload(Agreement.cooperation).joinedload(Cooperation.agency)))
+    if agreement is None:
+        abort(404)
     require(can_view_disbursements(current_user, agreement))
     return agreement
 
@@ -90,6 +94,15 @@ def index():
                            totals=overview.totals(current_user, [a.id for a in page.items]))
 
 
+@bp.route("/export.xlsx")
+@allow(*READERS, read_only=[AUDITOR])
+def export_all():
+    """Every instalment the user reads across agreements (the list's scoping), streamed."""
+    filename = f"拨付台账_{clock.today():%Y%m%d}.xlsx"
+    return streamed_xlsx_response(filename, _("拨付台账"), ledger_export.headers(),
+                                  ledger_export.rows(current_user))
+
+
 # --- the agreement's ledger ----------------------------------------------------------------
 
 
@@ -124,8 +137,7 @@ def _rule_form(agreement: Agreement):
 
 
 def render_ledger(agreement: Agreement, rule_form=None, spending=None):
-    books = overview.books(current_user, agreement)
-    movements = overview.movements([b.account.id for b in books])
+    books, movements = overview.books_and_movements(current_user, agreement)
     shares = services.shares_of(agreement)
     rule_locked = db.session.scalar(
         sa.select(sa.func.count()).select_from(Instalment).join(Account)
@@ -191,8 +203,8 @@ def report_spending(agreement_id: int):
 def export(agreement_id: int):
     """Two sheets: every instalment with its figures, and every movement of money."""
     agreement = load_agreement(agreement_id)
-    books = overview.books(current_user, agreement)
-    data = overview.workbook(books, overview.movements([b.account.id for b in books]))
+    books, movements = overview.books_and_movements(current_user, agreement)
+    data = overview.workbook(books, movements)
     filename = f"拨付台账_{agreement.number}_{clock.today():%Y%m%d}.xlsx"
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument"
                                    ".spreadsheetml.sheet",

@@ -5,10 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, current_app, request
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from werkzeug.wsgi import wrap_file
 
 from procurement.core.calendar import local_today, to_local
 
@@ -71,3 +72,46 @@ def xlsx_response(title: str, headers: Sequence[str], rows: Iterable[Sequence]) 
         headers={"Content-Disposition": attachment(filename)},
     )
 
+
+# --- streamed exports: rows from a cursor, the workbook in a temporary file ------------------
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def write_xlsx_to(file, title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Write one sheet to an open binary file and return the bytes written. Write-only
+    worksheets keep each appended row in their own temporary file, so memory stays flat
+    however many rows `rows` (a generator over a server-side cursor) yields."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    header_cells = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = Font(bold=True)
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append([_safe_text(_cell_value(v)) for v in row])
+    start = file.tell()
+    workbook.save(file)
+    return file.tell() - start
+
+
+def streamed_xlsx_response(filename: str, title: str, headers: Sequence[str],
+                           rows: Iterable[Sequence]) -> Response:
+    """An .xlsx download written to an anonymous temporary file and sent from it in
+    chunks: neither the rows nor the finished workbook are ever held in memory whole. The
+    file disappears when the response is closed."""
+    file = tempfile.TemporaryFile()
+    try:
+        size = write_xlsx_to(file, title, headers, rows)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    response = current_app.response_class(wrap_file(request.environ, file),
+                                          mimetype=XLSX_MIMETYPE, direct_passthrough=True)
+    response.content_length = size
+    response.headers["Content-Disposition"] = attachment(filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response

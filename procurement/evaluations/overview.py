@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from procurement.accounts.models import User
 from procurement.accounts.roles import Role
 from procurement.contracts.models import Agreement, AgreementCommunity, Cooperation
 from procurement.contracts.rules import grade_for
@@ -282,7 +283,7 @@ def board(agreement: Agreement, communities: list[Community],
     results = {(r.period_id, r.community_id): r for r in db.session.scalars(
         sa.select(PeriodResult).where(PeriodResult.period_id.in_(period_ids),
                                       PeriodResult.community_id.in_(community_ids))
-        .options(joinedload(PeriodResult.finalised_by)))}
+        .options(joinedload(PeriodResult.finalised_by).lazyload(User.role_rows)))}
     rows: dict[int, list[PeriodRow]] = {}
     for community in communities:
         rows[community.id] = []

@@ -2,6 +2,7 @@
 what is missing and who must act, finalising, the report PDF and Excel. Views hold no rules:
 who reads which community is permissions.can_view (and overview.readable_communities, its SQL
 form); whether a period may be finalised is scoring.finalise's."""
+import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,7 +34,11 @@ READERS = (Role.AGENCY_STAFF, Role.COMMITTEE_STAFF, *MANAGERS, Role.FINANCE_OFFI
 
 
 def load(agreement_id: int) -> Agreement:
-    agreement = db.get_or_404(Agreement, agreement_id)
+    # With its cooperation, which the permission check reads.
+    agreement = db.session.scalar(sa.select(Agreement).where(Agreement.id == agreement_id)
+                                  .options(joinedload(Agreement.cooperation)))
+    if agreement is None:
+        abort(404)
     require(can_view(current_user, agreement))
     return agreement
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask_babel import lazy_gettext as _l
 
 from procurement.contracts.models import Agreement
@@ -268,47 +269,87 @@ def _elapsed(unit: Unit, as_of: date) -> float:
 
 
 def ledger(agreement: Agreement, community: Community, as_of: date | None = None) -> Ledger:
-    as_of = min(as_of or clock.today(), agreement.end_date + timedelta(days=1))
-    tasks = list(db.session.scalars(
-        sa.select(ServiceTask).where(ServiceTask.agreement_id == agreement.id,
-                                     ServiceTask.community_id == community.id)
-        .order_by(ServiceTask.position)))
-    book = Ledger(agreement, community, as_of, list(community.grids), tasks)
-    households = db.session.execute(
-        sa.select(Household.id, Household.grid_id, Household.vulnerable_clause())
-        .where(Household.community_id == community.id, Household.active)).all()
-    book.population[P.HOUSEHOLDS] = {h.id: h.grid_id for h in households}
-    book.population[P.VULNERABLE] = {h.id: h.grid_id for h in households if h[2]}
-    for kind, population in ((PremisesKind.ENTERPRISE, P.ENTERPRISES),
-                             (PremisesKind.SHOP, P.SHOPS)):
-        book.population[population] = dict(db.session.execute(
-            sa.select(Premises.id, Premises.grid_id).where(
-                Premises.community_id == community.id, Premises.kind == kind,
-                Premises.active)).all())
+    return ledgers([(agreement, community)], as_of)[0]
+
+
+def ledgers(pairs: list[tuple[Agreement, Community]], as_of: date | None = None) -> list[Ledger]:
+    """The ledgers of several (agreement, community) pairs, loaded together in six queries
+    whatever their number (a page listing many communities does not query per community)."""
+    if not pairs:
+        return []
+    today = as_of or clock.today()
+    agreement_ids = sorted({a.id for a, _ in pairs})
+    community_ids = sorted({c.id for _, c in pairs})
+    tasks = defaultdict(list)
+    for task in db.session.scalars(
+            sa.select(ServiceTask).where(ServiceTask.agreement_id.in_(agreement_ids),
+                                         ServiceTask.community_id.in_(community_ids))
+            .options(joinedload(ServiceTask.sub_contract))  # the pages name it per task
+            .order_by(ServiceTask.position)):
+        tasks[task.agreement_id, task.community_id].append(task)
+    grids = defaultdict(list)
+    for grid in db.session.scalars(sa.select(Grid).where(Grid.community_id.in_(community_ids))
+                                   .order_by(Grid.number)):
+        grids[grid.community_id].append(grid)
+    households = defaultdict(list)
+    for h in db.session.execute(
+            sa.select(Household.id, Household.grid_id, Household.community_id,
+                      Household.vulnerable_clause().label("vulnerable"))
+            .where(Household.community_id.in_(community_ids), Household.active)):
+        households[h.community_id].append(h)
+    premises = defaultdict(dict)
+    kinds = {PremisesKind.ENTERPRISE: P.ENTERPRISES, PremisesKind.SHOP: P.SHOPS}
     for row in db.session.execute(
-            sa.select(WorkRecord.kind, WorkRecord.day, WorkRecord.grid_id,
-                      WorkRecord.household_id, WorkRecord.premises_id, WorkRecord.resolved)
-            .where(WorkRecord.agreement_id == agreement.id,
-                   WorkRecord.community_id == community.id,
+            sa.select(Premises.id, Premises.grid_id, Premises.community_id, Premises.kind)
+            .where(Premises.community_id.in_(community_ids), Premises.active)
+            .order_by(Premises.id)):
+        premises[row.community_id, kinds[row.kind]][row.id] = row.grid_id
+    records = defaultdict(lambda: defaultdict(list))
+    for row in db.session.execute(
+            sa.select(WorkRecord.agreement_id, WorkRecord.community_id, WorkRecord.kind,
+                      WorkRecord.day, WorkRecord.grid_id, WorkRecord.household_id,
+                      WorkRecord.premises_id, WorkRecord.resolved)
+            .where(WorkRecord.agreement_id.in_(agreement_ids),
+                   WorkRecord.community_id.in_(community_ids),
                    WorkRecord.status == RecordStatus.CURRENT)
             .order_by(WorkRecord.day, WorkRecord.id)):
-        book.records[row.kind].append((row.day, row.grid_id, row.household_id, row.premises_id,
-                                       row.resolved))
-    now = clock.now()
-    start = agreement.start_date
+        records[row.agreement_id, row.community_id][row.kind].append(
+            (row.day, row.grid_id, row.household_id, row.premises_id, row.resolved))
+    earliest = _utc_midnight(min(a.start_date for a, _ in pairs))
+    latest = _utc_midnight(max(a.end_date for a, _ in pairs) + timedelta(days=1))
+    cases = defaultdict(list)
     for case in db.session.execute(
-            sa.select(GridCase.grid_id, GridCase.reported_at, GridCase.due_at,
-                      GridCase.handled_at, GridCase.state)
-            .where(GridCase.community_id == community.id,
+            sa.select(GridCase.community_id, GridCase.grid_id, GridCase.reported_at,
+                      GridCase.due_at, GridCase.handled_at, GridCase.state)
+            .where(GridCase.community_id.in_(community_ids),
                    GridCase.state != CaseState.CANCELLED,
-                   GridCase.reported_at >= _utc_midnight(start),
-                   GridCase.reported_at < _utc_midnight(agreement.end_date + timedelta(days=1)))):
-        handled = case.handled_at is not None
-        book.cases.append(_Case(
-            case.grid_id, to_local(case.reported_at).date(),
-            on_time=handled and case.handled_at <= case.due_at,
-            overdue_open=not handled and now > case.due_at))
-    return book
+                   GridCase.reported_at >= earliest, GridCase.reported_at < latest)
+            .order_by(GridCase.reported_at, GridCase.id)):
+        cases[case.community_id].append(case)
+    now = clock.now()
+    books = []
+    for agreement, community in pairs:
+        book = Ledger(agreement, community, min(today, agreement.end_date + timedelta(days=1)),
+                      grids[community.id], tasks[agreement.id, community.id])
+        rows = households[community.id]
+        book.population[P.HOUSEHOLDS] = {h.id: h.grid_id for h in rows}
+        book.population[P.VULNERABLE] = {h.id: h.grid_id for h in rows if h.vulnerable}
+        for population in (P.ENTERPRISES, P.SHOPS):
+            book.population[population] = dict(premises[community.id, population])
+        for kind, found in records[agreement.id, community.id].items():
+            book.records[kind] = list(found)
+        start = _utc_midnight(agreement.start_date)
+        end = _utc_midnight(agreement.end_date + timedelta(days=1))
+        for case in cases[community.id]:
+            if not start <= case.reported_at < end:
+                continue
+            handled = case.handled_at is not None
+            book.cases.append(_Case(
+                case.grid_id, to_local(case.reported_at).date(),
+                on_time=handled and case.handled_at <= case.due_at,
+                overdue_open=not handled and now > case.due_at))
+        books.append(book)
+    return books
 
 
 def _utc_midnight(day: date) -> datetime:

@@ -14,7 +14,7 @@ from procurement.core import clock
 from procurement.core.calendar import add_months
 from procurement.core.errors import DomainError
 from procurement.extensions import db
-from procurement.orgs.models import Community
+from procurement.orgs.models import Community, Grid
 from procurement.tasks.models import TeamMember
 from procurement.tasks.states import GRID_ROLES, TeamRole
 
@@ -118,6 +118,16 @@ def gaps(agreement: Agreement, day: date | None = None,
     if members is None:
         members = db.session.scalars(sa.select(TeamMember).filter_by(agreement_id=agreement.id))
     members = [m for m in members if m.active_on(day)]
+    # The communities' grids as loaded by the caller, else every community's in one query
+    # (in grid order, as `community.grids`), not one query per community.
+    communities = [row.community for row in agreement.communities]
+    if all("grids" not in sa.inspect(c).unloaded for c in communities):
+        grids = {c.id: list(c.grids) for c in communities}
+    else:
+        grids: dict[int, list[Grid]] = {}
+        for grid in db.session.scalars(sa.select(Grid).where(Grid.community_id.in_(
+                [c.id for c in communities])).order_by(Grid.number)):
+            grids.setdefault(grid.community_id, []).append(grid)
     warnings = []
     for row in agreement.communities:
         community = row.community
@@ -125,7 +135,7 @@ def gaps(agreement: Agreement, day: date | None = None,
         for role in (TeamRole.CHIEF_SUPERVISOR, TeamRole.PROJECT_LEAD):
             if not any(m.role is role for m in here):
                 warnings.append(f"{community.name}没有{role.label}。")
-        for grid in community.grids:
+        for grid in grids.get(community.id, []):
             if not any(m.role is TeamRole.GRID_WORKER and m.grid_id == grid.id for m in here):
                 warnings.append(f"{community.name}{grid.name}没有网格社工（每个网格至少一名）。")
             if not any(m.role is TeamRole.SUPERVISOR and m.grid_id == grid.id for m in here):

@@ -5,10 +5,11 @@ the evaluation reads, a chart of completion by quarter and the Excel export."""
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
 from procurement.accounts.forms import ConfirmForm
 from procurement.accounts.roles import Role
-from procurement.contracts.models import Agreement
+from procurement.contracts.models import Agreement, Cooperation
 from procurement.core.pages import paginate, perform
 from procurement.core.permissions import allow, require
 from procurement.documents.excel import xlsx_response
@@ -56,8 +57,10 @@ def _communities(agreement: Agreement):
 @bp.route("/")
 @allow(*READERS, read_only=[Role.AUDITOR])
 def index():
-    query = visible_agreements(current_user).order_by(Agreement.start_date.desc(),
-                                                      Agreement.id.desc())
+    query = visible_agreements(current_user).options(
+        joinedload(Agreement.cooperation).joinedload(Cooperation.agency),
+        selectinload(Agreement.communities),
+    ).order_by(Agreement.start_date.desc(), Agreement.id.desc())
     page = paginate(query)
     return render_template("work/index.html", page=page)
 
@@ -67,10 +70,11 @@ def index():
 def agreement(agreement_id: int):
     agreement = load(agreement_id)
     communities = _communities(agreement)
-    tasks = {c.id: task_list.tasks_of(agreement, c.id) for c in communities}
     overview = []
-    for community in communities:
-        book = completion.ledger(agreement, community)
+    books = completion.ledgers([(agreement, community) for community in communities])
+    # Each ledger holds its community's task list (in list order): no query per community.
+    tasks = {c.id: book.tasks for c, book in zip(communities, books)}
+    for community, book in zip(communities, books):
         per_quarter = [completion.overall([book.progress(t, (q.start, q.end)) for t in book.tasks])
                        for q in book.quarters]
         overview.append((community, book.quarters, per_quarter, len(completion.alerts(book))))

@@ -4,6 +4,7 @@ import secrets
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from procurement.accounts.models import User
 from procurement.accounts.roles import Role
@@ -27,12 +28,15 @@ COMMITTEE_STATES = {TenderState.DRAFT, TenderState.PUBLISHED, TenderState.CLARIF
 
 
 def member_of(tender: Tender, user) -> CommitteeMember | None:
+    # The judge is the user at hand: its roles are not read again with the seat.
     return db.session.scalars(sa.select(CommitteeMember).where(
-        CommitteeMember.tender_id == tender.id, CommitteeMember.judge_id == user.id)).first()
+        CommitteeMember.tender_id == tender.id, CommitteeMember.judge_id == user.id)
+        .options(joinedload(CommitteeMember.judge).lazyload(User.role_rows))).first()
 
 
 def members(tender: Tender, active_only: bool = True) -> list[CommitteeMember]:
-    query = sa.select(CommitteeMember).where(CommitteeMember.tender_id == tender.id)
+    query = sa.select(CommitteeMember).where(CommitteeMember.tender_id == tender.id).options(
+        joinedload(CommitteeMember.judge).lazyload(User.role_rows))  # names, not roles
     if active_only:
         query = query.where(CommitteeMember.state == MemberState.ACTIVE)
     return list(db.session.scalars(query.order_by(CommitteeMember.id)))

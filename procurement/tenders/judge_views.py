@@ -186,7 +186,8 @@ def _rows(tender: Tender, member: CommitteeMember, round_) -> list[BidRow]:
         declaration = next((d for d in member.declarations if d.bid_id == bid.id), None)
         tie = evaluation.conflicted(member, bid.id)
         sheet = mine.get(bid.id)
-        rows.append(BidRow(bid=bid, readable=can_read_bid(current_user, bid),
+        # The judge's seat is known here: no membership query per bid.
+        rows.append(BidRow(bid=bid, readable=can_read_bid(current_user, bid, seat=member),
                            price_score=prices.get(bid.id), tie=tie, declaration=declaration,
                            sheet=sheet, can_score=_can_score(tender, round_, tie, sheet)))
     return rows
@@ -232,7 +233,8 @@ def _chair_due(tender: Tender) -> bool:
 
 
 def _render_show(tender: Tender, member: CommitteeMember, failed_form=None, failed_bid_id=None):
-    round_ = evaluation.current_round(tender)
+    all_rounds = evaluation.rounds(tender)
+    round_ = all_rounds[-1] if all_rounds else None  # evaluation.current_round, read once
     rows = _rows(tender, member, round_)
     owed = _owed(tender, member)
     forms = {}
@@ -242,7 +244,7 @@ def _render_show(tender: Tender, member: CommitteeMember, failed_form=None, fail
                              else DeclarationForm(prefix=f"d{bid.id}", formdata=None))
     my_rounds = []
     if member.active:
-        for past in evaluation.rounds(tender):
+        for past in all_rounds:
             sheets = [s for s in past.sheets if s.member_id == member.id]
             if sheets:
                 my_rounds.append((past, sorted(sheets, key=lambda s: s.bid.agency.name)))

@@ -34,7 +34,8 @@ def index():
         query = query.where(Tender.state == TenderState.AWARDED)
     elif kind == "failed":
         query = query.where(Tender.state.in_([TenderState.FAILED, TenderState.CANCELLED]))
-    query = query.options(selectinload(Tender.communities)).order_by(Tender.published_at.desc())
+    query = query.options(selectinload(Tender.communities), joinedload(Tender.street_office)) \
+        .order_by(Tender.published_at.desc())
     return render_template("notices/index.html", page=paginate(query), kind=kind)
 
 

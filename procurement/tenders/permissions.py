@@ -27,8 +27,12 @@ def membership(user, tender):
     return member_of(tender, user)
 
 
-def is_judge_of(user, tender) -> bool:
-    member = membership(user, tender)
+_LOOK_UP = object()
+
+
+def is_judge_of(user, tender, seat=_LOOK_UP) -> bool:
+    """`seat`: the user's membership when the caller already holds it (None for none)."""
+    member = membership(user, tender) if seat is _LOOK_UP else seat
     return member is not None and member.active
 
 
@@ -76,10 +80,10 @@ def is_opened(tender) -> bool:
                                                                    TenderState.CANCELLED)))
 
 
-def can_read_bid(user, bid) -> bool:
+def can_read_bid(user, bid, seat=_LOOK_UP) -> bool:
     """Price, proposal and files. Shut for everyone, the bidder and administrators included,
     until the tender is opened; then the purchaser's officer, overseers, the committee
-    members and the bidder itself."""
+    members and the bidder itself. `seat` as for `is_judge_of`."""
     tender = bid.tender
     if not is_opened(tender):
         return False
@@ -87,7 +91,7 @@ def can_read_bid(user, bid) -> bool:
         return True
     if user.has_role(Role.AGENCY_STAFF) and bid.agency_id == user.org_id:
         return True
-    return is_judge_of(user, tender) and bid.state is BidState.SUBMITTED
+    return is_judge_of(user, tender, seat) and bid.state is BidState.SUBMITTED
 
 
 def can_see_committee(user, tender) -> bool:

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from procurement.accounts.roles import Role
 from procurement.core.money import from_fen
@@ -67,7 +68,9 @@ def _filtered(form: TenderFilterForm):
         query = query.where(Tender.state == TenderState(form.state.data))
     if form.method.data:
         query = query.where(Tender.method == TenderMethod(form.method.data))
-    return query.order_by(Tender.created_at.desc(), Tender.id.desc())
+    # The awarded bid (and its agency) with the page, not one query per row.
+    return query.options(joinedload(Tender.awarded_bid).lazyload(Bid.files)).order_by(
+        Tender.created_at.desc(), Tender.id.desc())
 
 
 def _bid_counts(tender_ids) -> dict[int, int]:

@@ -75,6 +75,7 @@ def test_a_release_has_its_own_voucher_and_a_reversed_payment_says_so(paid, sign
     assert "补拨暂扣款" in text and "LYJD-2016-002" in text
     assert "¥10,000.00" in text and "人民币壹万元整" in text and "整改已验收合格" in text
 
+    services.reverse(a["finance"], release, reason="随原拨付一并冲正")  # the release first
     correction = services.reverse(a["finance"], a["payment"], reason="凭证号录错")
     client = sign_in(a["committee"])  # the community's committee reads its vouchers
     text = pdf_text(client.get(voucher_url(a["payment"])).data)
