@@ -32,19 +32,9 @@ def _safe_text(value):
 
 
 def write_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    header_cells = []
-    for text in headers:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in rows:
-        sheet.append([_safe_text(_cell_value(v)) for v in row])
     # Spool to disk past a few MB so a big export does not sit in memory twice.
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-        workbook.save(buffer)
+        write_xlsx_to(buffer, title, headers, rows)
         buffer.seek(0)
         return buffer.read()
 
