@@ -192,12 +192,20 @@ def test_a_reversal_racing_releases_neither_deadlocks_nor_unbalances_the_account
     results = at_once(committed_app, work, n=12)
     assert not errors(results), results
     with committed_app.app_context():
-        assert audit_count("disbursement.reverse") == 1
         payment = db.session.get(Movement, ids["payment"])
-        assert payment.reversed
         reversals = db.session.scalars(sa.select(Movement).where(
             Movement.reverses_id == payment.id)).all()
-        assert [m.amount_fen for m in reversals] == [-payment.amount_fen]
+        releases = db.session.scalars(sa.select(Movement).where(
+            Movement.instalment_id == payment.instalment_id,
+            Movement.kind == MovementKind.RELEASE)).all()
+        if payment.reversed:
+            # The reversal came first: it reopened the instalment, no release came after.
+            assert audit_count("disbursement.reverse") == 1 and not releases
+            assert [m.amount_fen for m in reversals] == [-payment.amount_fen]
+        else:
+            # A release came first: the payment stands, each reversal was refused for it.
+            assert releases and not reversals and audit_count("disbursement.reverse") == 0
+            assert results.count("该期已有补拨款，请先冲正补拨，再冲正原拨付。") == 6
     assert_books_hold(committed_app, ids)
 
 
