@@ -194,9 +194,11 @@ def commit(operation):
     return result
 
 
-def load(model, ident: int):
+def load(model, ident: int, readable=None):
+    """The row, or 404 — also when `readable(user, row)` says the caller may not read it
+    (its existence is not told)."""
     item = db.session.get(model, ident)
-    if item is None:
+    if item is None or (readable is not None and not readable(who(), item)):
         raise ApiError(404, "要查找的记录不存在。")
     return item
 

@@ -6,7 +6,7 @@ from flask import request
 from sqlalchemy.orm import joinedload
 
 from procurement.accounts.roles import Role
-from procurement.api import (ApiError, body, bp, choice_arg, commit, datetime_arg, int_arg,
+from procurement.api import (body, bp, choice_arg, commit, datetime_arg, int_arg,
                              load, paged, respond, stamp, who, written)
 from procurement.api import spec as s
 from procurement.core.permissions import allow
@@ -57,10 +57,7 @@ def case_json(c: GridCase) -> dict:
 
 
 def readable_case(case_id: int) -> GridCase:
-    case = load(GridCase, case_id)
-    if not can_view_case(who(), case):
-        raise ApiError(404, "要查找的记录不存在。")
-    return case
+    return load(GridCase, case_id, can_view_case)
 
 
 @bp.route("/cases")

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from procurement.accounts.roles import Role
-from procurement.api import ApiError, bp, datetime_arg, int_arg, load, money, paged, respond, stamp, who
+from procurement.api import bp, datetime_arg, int_arg, load, money, paged, respond, stamp, who
 from procurement.api import spec as s
 from procurement.contracts.models import Agreement, AgreementCommunity, Cooperation
 from procurement.core.permissions import allow
@@ -42,10 +42,7 @@ def agreement_json(agreement: Agreement) -> dict:
 
 def readable_agreement(agreement_id: int) -> Agreement:
     """The agreement, or 404 for one the caller may not read (its existence is not told)."""
-    agreement = load(Agreement, agreement_id)
-    if not can_view_agreement_work(who(), agreement):
-        raise ApiError(404, "要查找的记录不存在。")
-    return agreement
+    return load(Agreement, agreement_id, can_view_agreement_work)
 
 
 @bp.route("/agreements")

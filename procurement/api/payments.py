@@ -4,7 +4,7 @@ the platform has been paid (or partly, or not at all), recorded through
 confirmation of the same instalment is refused by its state machine, so a retried request
 never pays twice."""
 from procurement.accounts.roles import Role
-from procurement.api import ApiError, body, bp, commit, load, who, written
+from procurement.api import body, bp, commit, load, who, written
 from procurement.api import spec as s
 from procurement.api.work import INSTALMENT, instalment_json, paid_by_instalment
 from procurement.core.permissions import allow
@@ -27,9 +27,8 @@ PAYMENT = [
                          "暂扣原因（reason），为 0 即暂缓拨付。拨付日期不能晚于今天，凭证号必填"
                          "（暂缓拨付除外）。")
 def confirm_payment(instalment_id: int):
-    instalment = load(Instalment, instalment_id)
-    if not can_view_account(who(), instalment.account):
-        raise ApiError(404, "要查找的记录不存在。")
+    instalment = load(Instalment, instalment_id,
+                      lambda user, row: can_view_account(user, row.account))
     values = body.read(PAYMENT)
     commit(lambda: services.pay(who(), instalment, paid_on=values["paid_on"],
                                 voucher_no=values.get("voucher_no") or "",

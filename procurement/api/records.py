@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from procurement.accounts.roles import Role
-from procurement.api import (ApiError, body, bp, choice_arg, commit, datetime_arg, int_arg,
+from procurement.api import (body, bp, choice_arg, commit, datetime_arg, int_arg,
                              load, paged, respond, stamp, who, written)
 from procurement.api import spec as s
 from procurement.api.work import date_arg
@@ -52,10 +52,7 @@ def record_json(r: WorkRecord) -> dict:
 
 
 def readable_record(record_id: int) -> WorkRecord:
-    row = load(WorkRecord, record_id)
-    if not can_view_record(who(), row):
-        raise ApiError(404, "要查找的记录不存在。")
-    return row
+    return load(WorkRecord, record_id, can_view_record)
 
 
 # --- reads ---------------------------------------------------------------------------------
